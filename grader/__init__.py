@@ -1,0 +1,1 @@
+"""The course's grading command line: ``python -m grader --help``."""

@@ -1,0 +1,73 @@
+"""Command line: ``python -m grader {release,autograde,export}``."""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from .course import DEFAULT_COURSE, RELEASE, Course, GradingError, assignments
+
+
+def _release(course: Course, args) -> int:
+    for assignment in args.assignments or assignments():
+        print(f"released {course.release(assignment, args.out)}")
+    return 0
+
+
+def _autograde(course: Course, args) -> int:
+    assignment = args.assignment or Path(args.submission).stem
+    if assignment not in assignments():
+        print(f"unknown assignment {assignment!r}; expected one of {assignments()}", file=sys.stderr)
+        return 2
+    try:
+        grade = course.autograde(Path(args.submission), args.student, assignment)
+    except GradingError as error:
+        print(error, file=sys.stderr)
+        return 1
+    for cell in grade.cells:
+        status = "manual" if cell.needs_manual_grade else f"{cell.score:g}/{cell.max_score:g}"
+        print(f"{cell.name:40s} {status}")
+    print(f"{'auto-graded total':40s} {grade.auto_score:g}")
+    return 0
+
+
+def _export(course: Course, args) -> int:
+    rows = course.export_rows()
+    columns = ["student"] + sorted({key for row in rows for key in row} - {"student"})
+    with open(args.out, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {len(rows)} students to {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__)
+    parser.add_argument("--course", type=Path, default=DEFAULT_COURSE,
+                        help="course folder nbgrader works in (default: %(default)s)")
+    parser.add_argument("--db-url", help="gradebook SQLAlchemy URL (default: SQLite in the course)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="regenerate notebooks/ from solutions/")
+    release.add_argument("assignments", nargs="*", help="default: all")
+    release.add_argument("--out", type=Path, default=RELEASE)
+    release.set_defaults(run=_release)
+
+    autograde = commands.add_parser("autograde", help="grade one submitted notebook")
+    autograde.add_argument("submission")
+    autograde.add_argument("--student", required=True)
+    autograde.add_argument("--assignment", help="default: the file name without .ipynb")
+    autograde.set_defaults(run=_autograde)
+
+    export = commands.add_parser("export", help="write the gradebook as CSV")
+    export.add_argument("--out", default="grades.csv")
+    export.set_defaults(run=_export)
+
+    args = parser.parse_args(argv)
+    return args.run(Course(args.course, args.db_url), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""The nbgrader course, laid out on demand from ``solutions/``.
+
+nbgrader wants ``<course>/source/<assignment>/<notebook>.ipynb``; the repository
+keeps one flat ``solutions/<assignment>.ipynb`` per assignment instead. A
+``Course`` copies the sources into a course folder (``grader/course`` unless
+told otherwise), runs nbgrader there with ``grader/nbgrader_config.py``, and
+copies results out. Submissions are copied in, never touched where they lie.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "solutions"
+RELEASE = REPO / "notebooks"
+CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
+DEFAULT_COURSE = Path(__file__).resolve().parent / "course"
+
+
+def assignments() -> list[str]:
+    """Assignment ids, one per source notebook, in curriculum order."""
+    return sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+
+
+@dataclass
+class CellGrade:
+    name: str
+    score: float
+    max_score: float
+    needs_manual_grade: bool
+
+
+@dataclass
+class NotebookGrade:
+    student: str
+    assignment: str
+    cells: list[CellGrade]
+
+    @property
+    def auto_score(self) -> float:
+        return sum(c.score for c in self.cells if not c.needs_manual_grade)
+
+
+class GradingError(RuntimeError):
+    """nbgrader could not run for this submission (not a low score: a failure)."""
+
+
+@contextlib.contextmanager
+def _environment(**values: str):
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class Course:
+    def __init__(self, root: Path = DEFAULT_COURSE, db_url: str | None = None):
+        from nbgrader.apps import NbGraderAPI
+        from traitlets.config.loader import PyFileConfigLoader
+
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        if db_url:
+            config.CourseDirectory.db_url = db_url
+        self.api = NbGraderAPI(config=config)
+        self._generated: set[str] = set()
+
+    @property
+    def db_url(self) -> str:
+        return self.api.coursedir.db_url
+
+    def _check(self, result: dict, what: str) -> None:
+        if not result.get("success"):
+            raise GradingError(f"{what} failed:\n{result.get('error') or result.get('log')}")
+
+    def generate(self, assignment: str) -> Path:
+        """Copy the source in and run ``generate_assignment``; returns the release notebook."""
+        source = self.root / "source" / assignment / f"{assignment}.ipynb"
+        source.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SOLUTIONS / f"{assignment}.ipynb", source)
+        self._check(self.api.generate_assignment(assignment, force=True, create=True),
+                    f"generate_assignment {assignment}")
+        self._generated.add(assignment)
+        return self.root / "release" / assignment / f"{assignment}.ipynb"
+
+    def release(self, assignment: str, out_dir: Path = RELEASE) -> Path:
+        """Regenerate the student notebook ``out_dir/<assignment>.ipynb`` from its source."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / f"{assignment}.ipynb"
+        shutil.copyfile(self.generate(assignment), target)
+        return target
+
+    def autograde(self, submission: Path, student: str, assignment: str) -> NotebookGrade:
+        """Grade one submitted notebook (a copy of it) and return its cell grades."""
+        if assignment not in self._generated:
+            self.generate(assignment)
+        target = self.root / "submitted" / student / assignment / f"{assignment}.ipynb"
+        if target.parent.exists():
+            shutil.rmtree(target.parent)
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(submission, target)
+        # Whatever the notebook saves goes to a scratch folder, not the grader's home.
+        scratch = self.root / "scratch" / student
+        scratch.mkdir(parents=True, exist_ok=True)
+        with _environment(INDUCTION_CIRCUITS_HOME=str(scratch), MPLBACKEND="Agg"):
+            result = self.api.autograde(assignment, student, force=True, create=True)
+        self._check(result, f"autograde {assignment} for {student}")
+        return self.grades(student, assignment)
+
+    def grades(self, student: str, assignment: str) -> NotebookGrade:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gradebook:
+            notebook = gradebook.find_submission_notebook(assignment, assignment, student)
+            cells = [CellGrade(g.name, float(g.score or 0.0), float(g.max_score),
+                               bool(g.needs_manual_grade))
+                     for g in sorted(notebook.grades, key=lambda g: g.cell.name)]
+        return NotebookGrade(student, assignment, cells)
+
+    def export_rows(self) -> list[dict]:
+        """One row per student: each assignment's total and each graded cell's score."""
+        from nbgrader.api import Gradebook, MissingEntry
+
+        rows = []
+        with Gradebook(self.db_url) as gradebook:
+            for student in gradebook.students:
+                row: dict = {"student": student.id}
+                for assignment in gradebook.assignments:
+                    try:
+                        sub = gradebook.find_submission(assignment.name, student.id)
+                    except MissingEntry:
+                        continue
+                    row[assignment.name] = sub.score
+                    for notebook in sub.notebooks:
+                        for grade in notebook.grades:
+                            row[f"{assignment.name}:{grade.name}"] = grade.score
+                rows.append(row)
+        return rows

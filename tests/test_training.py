@@ -1,0 +1,74 @@
+import math
+
+import pytest
+import torch
+
+from induction_circuits.data import periodic_tokens
+from induction_circuits.model import make_model
+from induction_circuits.training import (GRADING_STEPS, Recipe, TrainingLog, default_step,
+                                         has_genuine_circuit, next_token_losses, train)
+
+TINY = Recipe(steps=30, batch_size=8, periods=(4, 25))
+
+
+def test_next_token_losses_pairs_each_position_with_the_following_token():
+    logits = torch.randn(2, 5, 7)
+    tokens = torch.randint(0, 7, (2, 5))
+    losses = next_token_losses(logits, tokens)
+    assert losses.shape == (2, 4)
+    expected = -torch.log_softmax(logits[1, 2], -1)[tokens[1, 3]]
+    assert torch.isclose(losses[1, 2], expected)
+
+
+def test_train_logs_every_eval_and_lowers_the_loss():
+    model = make_model(seed=0)
+    log = train(model, TINY, eval_every=10, progress=False)
+    assert log.steps == [10, 20, 30]
+    assert len(log.first_half) == len(log.second_half) == len(log.other_period) == 3
+    for name in ("previous", "duplicate", "induction"):
+        assert log.score_history(name).shape == (3, 2, 4)
+    assert log.train_loss[-1] < math.log(64)
+    assert not model.training
+
+
+def test_same_seed_trains_the_same_model():
+    a, b = make_model(seed=0), make_model(seed=0)
+    train(a, TINY, seed=4, progress=False)
+    train(b, TINY, seed=4, progress=False)
+    assert torch.allclose(a.W_Q, b.W_Q)
+
+
+def test_a_custom_step_function_is_used_for_every_step():
+    calls = []
+
+    def step(model, optimizer, tokens):
+        calls.append(tuple(tokens.shape))
+        return default_step(model, optimizer, tokens)
+
+    train(make_model(seed=0), TINY, step_fn=step, progress=False)
+    assert calls == [(8, 50)] * TINY.steps
+
+
+def test_stop_when_ends_training_early():
+    log = train(make_model(seed=0), TINY, eval_every=5, progress=False,
+                stop_when=lambda log: log.steps[-1] >= 10)
+    assert log.steps == [5, 10]
+
+
+def test_grading_runs_cut_training_short(monkeypatch, capsys):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    log = train(make_model(seed=0), Recipe(steps=500, batch_size=4), eval_every=5, progress=False)
+    assert log.steps[-1] == GRADING_STEPS
+    assert "grading run" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("second, prev, expected", [(0.05, 0.9, True), (0.2, 0.9, False),
+                                                     (0.05, 0.5, False)])
+def test_finish_line_needs_both_low_loss_and_a_previous_token_head(second, prev, expected):
+    log = TrainingLog()
+    log.second_half.append(second)
+    scores = torch.zeros(2, 4)
+    scores[0, 2] = prev
+    scores[1, 0] = 0.99  # a previous-token head in layer 1 does not count
+    log.scores["previous"].append(scores)
+    assert has_genuine_circuit(log) is expected
