@@ -47,3 +47,25 @@ def test_labels_are_distinct_short_and_follow_ids():
     assert all(len(label) == 2 for label in TOKEN_LABELS)
     assert token_labels(torch.tensor([0, 63, 0])) == [TOKEN_LABELS[0], TOKEN_LABELS[63], TOKEN_LABELS[0]]
     assert token_labels([1, 2]) == TOKEN_LABELS[1:3]
+
+
+def test_an_alphabet_limits_each_rows_distinct_tokens():
+    tokens = periodic_tokens(200, 25, 50, generator=torch.Generator().manual_seed(3), alphabet=(3, 6))
+    distinct = [len(set(row.tolist())) for row in tokens]
+    assert max(distinct) <= 6 and min(distinct) >= 1
+    assert 3 in distinct or 4 in distinct
+    # the subsets themselves are random: across rows, every token id gets used
+    assert len(set(tokens.flatten().tolist())) == D_VOCAB
+    assert torch.equal(tokens[:, :25], tokens[:, 25:])
+
+
+def test_an_alphabet_of_the_whole_vocabulary_is_still_uniform():
+    tokens = periodic_tokens(2000, 50, 50, generator=torch.Generator().manual_seed(4), alphabet=D_VOCAB)
+    freq = torch.bincount(tokens.flatten(), minlength=D_VOCAB).float() / tokens.numel()
+    assert freq.min() > 0.8 / D_VOCAB and freq.max() < 1.2 / D_VOCAB
+
+
+@pytest.mark.parametrize("bad", [0, 65, (0, 10)])
+def test_impossible_alphabets_are_refused(bad):
+    with pytest.raises(ValueError):
+        periodic_tokens(2, 10, 50, alphabet=bad)

@@ -5,10 +5,10 @@ import torch
 
 from induction_circuits.data import periodic_tokens
 from induction_circuits.model import make_model
-from induction_circuits.training import (GRADING_STEPS, Recipe, TrainingLog, default_step,
+from induction_circuits.training import (GRADING_STEPS, Data, Recipe, TrainingLog, default_step,
                                          has_genuine_circuit, next_token_losses, train)
 
-TINY = Recipe(steps=30, batch_size=8, periods=(4, 25))
+TINY = Recipe(steps=30, batch_size=8, switch_at=20, later_data=Data(periods=(8, 25), alphabet=(8, 48)))
 
 
 def test_next_token_losses_pairs_each_position_with_the_following_token():
@@ -72,3 +72,25 @@ def test_finish_line_needs_both_low_loss_and_a_previous_token_head(second, prev,
     scores[1, 0] = 0.99  # a previous-token head in layer 1 does not count
     log.scores["previous"].append(scores)
     assert has_genuine_circuit(log) is expected
+
+
+def test_the_recipe_switches_data_at_its_step():
+    seen = []
+
+    def step(model, optimizer, tokens):
+        seen.append(len(set(tokens[0].tolist())))
+        return default_step(model, optimizer, tokens)
+
+    recipe = Recipe(steps=6, batch_size=2, data=Data(periods=25), switch_at=4,
+                    later_data=Data(periods=25, alphabet=1))
+    train(make_model(seed=0), recipe, step_fn=step, progress=False)
+    assert seen[3:] == [1, 1, 1] and all(n > 1 for n in seen[:3])
+    assert recipe.data_at(3) == Data(periods=25) and recipe.data_at(4).alphabet == 1
+
+
+def test_learning_rate_is_constant_then_falls_linearly_to_zero():
+    recipe = Recipe(steps=10, decay_from=6)
+    factors = [recipe.lr_factor(step) for step in range(1, 11)]
+    assert factors[:6] == [1.0] * 6
+    assert all(a > b for a, b in zip(factors[5:], factors[6:])) and factors[-1] > 0
+    assert recipe.lr_factor(11) == 0.0 and Recipe(steps=10).lr_factor(10) == 1.0

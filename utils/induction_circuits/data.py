@@ -20,6 +20,21 @@ _VOWELS = "aeio"
 TOKEN_LABELS = [c + v for c in _CONSONANTS for v in _VOWELS]
 
 Periods = Union[int, Sequence[int], torch.Tensor]
+Alphabet = Union[None, int, Sequence[int]]
+
+
+def _per_row(value, batch_size: int, limit: int, name: str, generator) -> torch.Tensor:
+    """``[batch, 1]`` values: one int for every row, an inclusive (low, high) range drawn
+    per row, or a tensor of one value per row; each must lie in [1, limit]."""
+    if isinstance(value, torch.Tensor):
+        rows = value.reshape(batch_size, 1).cpu()
+        low, high = rows.min().item(), rows.max().item()
+    else:
+        low, high = (value, value) if isinstance(value, int) else value
+        rows = torch.randint(low, high + 1, (batch_size, 1), generator=generator)
+    if not 1 <= low <= high <= limit:
+        raise ValueError(f"{name} must lie in [1, {limit}], got {value!r}")
+    return rows
 
 
 def periodic_tokens(
@@ -29,26 +44,25 @@ def periodic_tokens(
     d_vocab: int = D_VOCAB,
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
+    alphabet: Alphabet = None,
 ) -> torch.Tensor:
     """Return ``[batch_size, seq_len]`` int64 tokens, each row a repeated random block.
 
     ``periods`` is one period for every row (an int), an inclusive ``(low, high)``
     range to draw each row's period from, or a tensor of ``batch_size`` periods.
+    ``alphabet`` limits each row's block to that many distinct tokens (an int or a
+    range drawn per row; a random subset of the vocabulary); ``None`` uses all.
     Sampling happens on the CPU with ``generator``, so a seed gives the same
     tokens on every device.
     """
-    if isinstance(periods, int):
-        low = high = periods
-        period = torch.full((batch_size, 1), periods)
-    elif isinstance(periods, torch.Tensor):
-        period = periods.reshape(batch_size, 1).cpu()
-        low, high = period.min().item(), period.max().item()
+    period = _per_row(periods, batch_size, seq_len, "periods", generator)
+    if alphabet is None:
+        block = torch.randint(0, d_vocab, (batch_size, seq_len), generator=generator)
     else:
-        low, high = periods
-        period = torch.randint(low, high + 1, (batch_size, 1), generator=generator)
-    if not 1 <= low <= high <= seq_len:
-        raise ValueError(f"periods must lie in [1, {seq_len}], got {periods!r}")
-    block = torch.randint(0, d_vocab, (batch_size, seq_len), generator=generator)
+        size = _per_row(alphabet, batch_size, d_vocab, "alphabet", generator)
+        subsets = torch.rand(batch_size, d_vocab, generator=generator).argsort(dim=1)
+        picks = (torch.rand(batch_size, seq_len, generator=generator) * size).long()
+        block = subsets.gather(1, picks)
     tiled = block.gather(1, torch.arange(seq_len).unsqueeze(0) % period)
     return tiled.to(device) if device is not None else tiled
 

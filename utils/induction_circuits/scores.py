@@ -26,11 +26,16 @@ def target_masks(tokens: torch.Tensor) -> dict[str, torch.Tensor]:
     return {"previous": previous, "duplicate": duplicate, "induction": induction}
 
 
+def run_with_patterns(model, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits and every head's pattern, ``[n_layers, batch, n_heads, q, k]``, from one pass."""
+    with torch.no_grad():
+        logits, cache = model.run_with_cache(tokens, names_filter=lambda n: n.endswith("hook_pattern"))
+    return logits, torch.stack([cache["pattern", layer] for layer in range(model.cfg.n_layers)])
+
+
 def attention_patterns(model, tokens: torch.Tensor) -> torch.Tensor:
     """Every head's pattern, ``[n_layers, batch, n_heads, q, k]``."""
-    with torch.no_grad():
-        _, cache = model.run_with_cache(tokens, names_filter=lambda n: n.endswith("hook_pattern"))
-    return torch.stack([cache["pattern", layer] for layer in range(model.cfg.n_layers)])
+    return run_with_patterns(model, tokens)[1]
 
 
 def scores_from_patterns(patterns: torch.Tensor, tokens: torch.Tensor) -> dict[str, torch.Tensor]:

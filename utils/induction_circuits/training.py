@@ -21,11 +21,21 @@ import torch
 import torch.nn.functional as F
 
 from .data import periodic_tokens
-from .scores import SCORE_NAMES, circuit_scores
+from .scores import SCORE_NAMES, run_with_patterns, scores_from_patterns
 
 # Under nbgrader the notebooks run only to be graded: cut training short so it
 # does not dominate grading time (the hidden tests never depend on it).
 GRADING_STEPS = 20
+
+
+@dataclass(frozen=True)
+class Data:
+    """What the training sequences look like (see ``data.periodic_tokens``)."""
+
+    # One period for every sequence, or an inclusive (low, high) range to draw from.
+    periods: Union[int, tuple[int, int]] = (4, 25)
+    # Distinct tokens a sequence's block may use (a range drawn per sequence); None: all 64.
+    alphabet: Union[None, int, tuple[int, int]] = None
 
 
 @dataclass(frozen=True)
@@ -36,16 +46,34 @@ class Recipe:
     batch_size: int = 32
     lr: float = 1e-2
     weight_decay: float = 0.01
-    warmup_steps: int = 0
-    # One period for every sequence, or an inclusive (low, high) range to draw from.
-    periods: Union[int, tuple[int, int]] = (4, 25)
+    data: Data = Data()
+    # From step ``switch_at`` on, train on ``later_data`` instead.
+    switch_at: Optional[int] = None
+    later_data: Optional[Data] = None
+    # From step ``decay_from`` on, the learning rate falls linearly to 0 at ``steps``.
+    decay_from: Optional[int] = None
     seq_len: int = 50
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of ``lr`` for ``step`` (counted from 1)."""
+        if self.decay_from is None or step <= self.decay_from:
+            return 1.0
+        return max(0.0, (self.steps - step + 1) / (self.steps - self.decay_from + 1))
+
+    def data_at(self, step: int) -> Data:
+        late = self.switch_at is not None and step >= self.switch_at
+        return self.later_data if late else self.data
 
 
 # The literal 25+25 task: solved by a positional shortcut, not by induction.
-SHORTCUT_RECIPE = Recipe(steps=800, periods=25)
+SHORTCUT_RECIPE = Recipe(steps=800, data=Data(periods=25))
 # Varied periods leave induction as the only rule that works for every sequence.
-INDUCTION_RECIPE = Recipe(steps=1000, periods=(4, 25))
+# Short periods first: many repeats per sequence make the circuit form sooner. Then
+# longer periods from small alphabets: a token often occurs twice in one block, and
+# the model learns to use the token before it to pick the right copy, which is what
+# a third of the positions of a 25+25 sequence need. Last, the learning rate anneals.
+INDUCTION_RECIPE = Recipe(steps=1200, data=Data(periods=(4, 25)), switch_at=250,
+                          later_data=Data(periods=(8, 25), alphabet=(8, 48)), decay_from=600)
 
 
 @dataclass
@@ -74,10 +102,9 @@ def next_token_losses(logits: torch.Tensor, tokens: torch.Tensor) -> torch.Tenso
     return F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, 1:], reduction="none")
 
 
-def repeat_losses(model, tokens: torch.Tensor, period: int) -> tuple[float, float]:
+def repeat_losses(logits: torch.Tensor, tokens: torch.Tensor, period: int) -> tuple[float, float]:
     """Mean loss on tokens that cannot be predicted (up to the first repeat) and on those that can."""
-    with torch.no_grad():
-        losses = next_token_losses(model(tokens), tokens)
+    losses = next_token_losses(logits, tokens)
     return losses[:, :period].mean().item(), losses[:, period:].mean().item()
 
 
@@ -99,14 +126,17 @@ def evaluation_batches(device, n: int = 128, seed: int = 1234) -> dict[str, torc
 
 def evaluate(model, batches: dict[str, torch.Tensor], log: TrainingLog, step: int, loss: float):
     """Append one row of measurements to ``log``."""
-    first, second = repeat_losses(model, batches["25+25"], 25)
-    _, other = repeat_losses(model, batches["20+20"], 20)
+    tokens = batches["25+25"]
+    logits, patterns = run_with_patterns(model, tokens)
+    first, second = repeat_losses(logits, tokens, 25)
+    with torch.no_grad():
+        _, other = repeat_losses(model(batches["20+20"]), batches["20+20"], 20)
     log.steps.append(step)
     log.train_loss.append(loss)
     log.first_half.append(first)
     log.second_half.append(second)
     log.other_period.append(other)
-    for name, value in circuit_scores(model, batches["25+25"]).items():
+    for name, value in scores_from_patterns(patterns, tokens).items():
         log.scores[name].append(value)
 
 
@@ -145,18 +175,18 @@ def train(
     device = next(model.parameters()).device
     step_fn = step_fn or default_step
     optimizer = make_optimizer(model, recipe)
-    warmup = max(recipe.warmup_steps, 1)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: min(1.0, (s + 1) / warmup))
     generator = torch.Generator().manual_seed(seed)
     batches = evaluation_batches(device)
     log = TrainingLog()
     model.train()
     bar = tqdm(range(1, steps + 1), disable=not progress, desc="training", unit="step")
     for step in bar:
-        tokens = periodic_tokens(recipe.batch_size, recipe.periods, recipe.seq_len,
-                                 generator=generator, device=device)
+        data = recipe.data_at(step)
+        tokens = periodic_tokens(recipe.batch_size, data.periods, recipe.seq_len,
+                                 generator=generator, device=device, alphabet=data.alphabet)
+        for group in optimizer.param_groups:
+            group["lr"] = recipe.lr * recipe.lr_factor(step)
         loss = step_fn(model, optimizer, tokens)
-        schedule.step()
         if step % eval_every == 0 or step == steps:
             model.eval()
             evaluate(model, batches, log, step, loss)
@@ -181,10 +211,13 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     parser = argparse.ArgumentParser(description="Train and save the shipped checkpoints.")
     parser.add_argument("--out-dir", type=Path, default=SHIPPED_CHECKPOINTS["induction"].parent)
-    parser.add_argument("--seed", type=int, default=0)
+    # Seed 1 grows a single previous-token head in layer 0 (seeds 0, 3 and 7 grow two
+    # that share the work), which keeps notebooks 4 to 6 easy to read.
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
-    for name, recipe in (("induction", INDUCTION_RECIPE), ("shortcut", SHORTCUT_RECIPE)):
+    recipes = {"induction": INDUCTION_RECIPE, "shortcut": SHORTCUT_RECIPE}
+    for name, recipe in recipes.items():
         model = make_model(seed=args.seed)
         log = train(model, recipe, seed=args.seed)
         path = args.out_dir / SHIPPED_CHECKPOINTS[name].name

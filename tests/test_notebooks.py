@@ -1,0 +1,57 @@
+"""The solution notebooks run top to bottom on a CPU, offline, and show what they promise."""
+import math
+import re
+
+import pytest
+import torch
+from nbclient import NotebookClient
+
+from induction_circuits.data import periodic_tokens
+from induction_circuits.model import OWN_CHECKPOINT_NAME, load_checkpoint
+from induction_circuits.scores import circuit_scores
+from induction_circuits.training import next_token_losses
+from nbtools import SOLUTIONS, read
+
+pytestmark = pytest.mark.slow
+
+
+def execute(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("INDUCTION_CIRCUITS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    notebook = read(SOLUTIONS / f"{name}.ipynb")
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    return notebook
+
+
+def stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", [])
+                   if o.output_type == "stream" and o.name == "stdout")
+
+
+def loss_report(notebook, marker):
+    """{period: loss} printed by the first cell whose source contains ``marker``."""
+    cell = next(c for c in notebook.cells if c.cell_type == "code" and marker in c.source)
+    found = re.findall(r"(\d+)\+\d+: loss after the repeat ([\d.]+)", stdout(cell))
+    return {int(period): float(loss) for period, loss in found}
+
+
+def test_notebook_3_trains_the_shortcut_then_the_genuine_circuit(tmp_path, monkeypatch):
+    notebook = execute("03_train_induction_model", tmp_path, monkeypatch)
+
+    shortcut = loss_report(notebook, "loss_after_repeat(shortcut_model")
+    assert shortcut[25] < 0.1, "the 25+25-only model solves 25+25"
+    assert shortcut[15] > math.log(64) and shortcut[20] > math.log(64), \
+        "and fails on other periods, worse than guessing"
+
+    genuine = loss_report(notebook, "loss_after_repeat(model")
+    assert all(loss < 0.3 for loss in genuine.values()), genuine
+
+    model = load_checkpoint(tmp_path / "home" / OWN_CHECKPOINT_NAME)
+    tokens = periodic_tokens(128, 20, 40, generator=torch.Generator().manual_seed(9))
+    scores = circuit_scores(model, tokens)
+    assert scores["previous"][0].max() > 0.8, "a layer-0 previous-token head"
+    assert scores["induction"][1].max() > 0.7, "a layer-1 induction head, on a period of 20"
+    with torch.no_grad():
+        assert next_token_losses(model(tokens), tokens)[:, 20:].mean() < 0.3
