@@ -40,12 +40,12 @@ def loss_report(notebook, marker):
 def test_notebook_3_trains_the_shortcut_then_the_genuine_circuit(tmp_path, monkeypatch):
     notebook = execute("03_train_induction_model", tmp_path, monkeypatch)
 
-    shortcut = loss_report(notebook, "loss_after_repeat(shortcut_model")
+    shortcut = loss_report(notebook, "loss_after_repeat(shortcut_model, period):")
     assert shortcut[25] < 0.1, "the 25+25-only model solves 25+25"
     assert shortcut[15] > math.log(64) and shortcut[20] > math.log(64), \
         "and fails on other periods, worse than guessing"
 
-    genuine = loss_report(notebook, "loss_after_repeat(model")
+    genuine = loss_report(notebook, "loss_after_repeat(model, period):")
     assert all(loss < 0.3 for loss in genuine.values()), genuine
 
     model = load_checkpoint(tmp_path / "home" / OWN_CHECKPOINT_NAME)
