@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,12 @@ class Course:
     def __init__(self, root: Path = DEFAULT_COURSE, db_url: str | None = None):
         from nbgrader.apps import NbGraderAPI
         from traitlets.config.loader import PyFileConfigLoader
+
+        # nbgrader runs the `alembic` command by name when it creates a gradebook: make
+        # the one installed beside this interpreter findable even in an unactivated venv.
+        scripts = str(Path(sys.executable).parent)
+        if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)

@@ -105,3 +105,23 @@ def test_export_writes_one_row_per_student(course, tmp_path):
     assert {"solver", "untouched"} <= students
     solver = next(row for row in rows if row["student"] == "solver")
     assert solver[assignments()[0]] > 0
+
+
+def test_warnings_and_progress_bars_on_stderr_do_not_cost_points(course, tmp_path):
+    assignment = "03_train_induction_model"
+    noisy = """
+import sys, warnings
+from tqdm.auto import tqdm
+
+def make_repeated_batch(batch_size, half_len, d_vocab, generator=None):
+    warnings.warn("a harmless warning, as torch emits")
+    for _ in tqdm(range(3)):
+        pass
+    print("progress...", file=sys.stderr)
+    first = torch.randint(0, d_vocab, (batch_size, half_len), generator=generator)
+    return torch.cat([first, first], dim=1)
+"""
+    points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
+    scores = _grade(course, tmp_path, assignment, "noisy",
+                    student_submission(assignment, answers={"make_repeated_batch": noisy}))
+    assert scores == points
