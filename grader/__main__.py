@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import warnings
 from pathlib import Path
 
 from .course import DEFAULT_COURSE, RELEASE, Course, GradingError, assignments
@@ -26,9 +27,10 @@ def _autograde(course: Course, args) -> int:
         print(error, file=sys.stderr)
         return 1
     for cell in grade.cells:
-        status = "manual" if cell.needs_manual_grade else f"{cell.score:g}/{cell.max_score:g}"
+        status = (f"graded by hand, {cell.max_score:g} points" if cell.needs_manual_grade
+                  else f"{cell.score:g}/{cell.max_score:g}")
         print(f"{cell.name:40s} {status}")
-    print(f"{'auto-graded total':40s} {grade.auto_score:g}")
+    print(f"{'auto-graded total':40s} {grade.auto_score:g}/{grade.auto_max:g}")
     return 0
 
 
@@ -66,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     export.set_defaults(run=_export)
 
     args = parser.parse_args(argv)
+    # nbgrader's own use of SQLAlchemy warns on every submission; the warnings are about
+    # nbgrader's internals, not the grades, and would bury the report.
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     return args.run(Course(args.course, args.db_url), args)
 
 

@@ -45,6 +45,10 @@ class NotebookGrade:
     def auto_score(self) -> float:
         return sum(c.score for c in self.cells if not c.needs_manual_grade)
 
+    @property
+    def auto_max(self) -> float:
+        return sum(c.max_score for c in self.cells if not c.needs_manual_grade)
+
 
 class GradingError(RuntimeError):
     """nbgrader could not run for this submission (not a low score: a failure)."""
@@ -121,7 +125,10 @@ class Course:
         # Whatever the notebook saves goes to a scratch folder, not the grader's home.
         scratch = self.root / "scratch" / student
         scratch.mkdir(parents=True, exist_ok=True)
-        with _environment(INDUCTION_CIRCUITS_HOME=str(scratch), MPLBACKEND="Agg"):
+        # One torch thread: with its default thread pool, torch slows down about 18x on
+        # a 2-core machine when another process is busy (OpenMP threads spin and fight).
+        with _environment(INDUCTION_CIRCUITS_HOME=str(scratch), MPLBACKEND="Agg",
+                          OMP_NUM_THREADS="1"):
             result = self.api.autograde(assignment, student, force=True, create=True)
         self._check(result, f"autograde {assignment} for {student}")
         return self.grades(student, assignment)

@@ -18,6 +18,8 @@ pytestmark = pytest.mark.slow
 def execute(name, tmp_path, monkeypatch):
     monkeypatch.setenv("INDUCTION_CIRCUITS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # Behaviour, not speed: one thread keeps the run steady if another process is busy.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
     notebook = read(SOLUTIONS / f"{name}.ipynb")
     NotebookClient(notebook, timeout=300, kernel_name="python3",

@@ -1,0 +1,65 @@
+"""The visible test after each exercise catches the common mistakes, with a message that says what is wrong.
+
+Each case runs the release notebook, filled in with the solutions except one plausible
+mistake, up to that exercise's test cell, and expects the visible part of the test to fail.
+"""
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from nbtools import nbgrader, student_submission
+
+pytestmark = pytest.mark.slow
+
+ASSIGNMENT = "03_train_induction_model"
+
+MISTAKES = {
+    "per_token_loss without the shift": ("per_token_loss", """
+def per_token_loss(logits, tokens):
+    return F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, :-1], reduction="none")
+""", "test_per_token_loss", "tokens[i + 1]"),
+    "half_losses split one entry off": ("half_losses", """
+def half_losses(logits, tokens, half_len):
+    losses = per_token_loss(logits, tokens)
+    return losses[:, :half_len - 1].mean().item(), losses[:, half_len - 1:].mean().item()
+""", "test_half_losses", "second half"),
+    "train_step without zero_grad": ("train_step", """
+def train_step(model, optimizer, tokens):
+    loss = per_token_loss(model(tokens), tokens).mean()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+""", "test_train_step", "clear old gradients"),
+    "train_step summing the loss": ("train_step", """
+def train_step(model, optimizer, tokens):
+    loss = per_token_loss(model(tokens), tokens).sum()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+""", "test_train_step", "mean of per_token_loss"),
+    "train_step on the second half only": ("train_step", """
+def train_step(model, optimizer, tokens):
+    loss = per_token_loss(model(tokens), tokens)[:, 25:].mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+""", "test_train_step", "every position"),
+}
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_visible_test_catches(mistake, tmp_path, monkeypatch):
+    exercise, code, test_cell, hint = MISTAKES[mistake]
+    monkeypatch.setenv("INDUCTION_CIRCUITS_HOME", str(tmp_path))
+    notebook = student_submission(ASSIGNMENT, answers={exercise: code})
+    end = next(i for i, c in enumerate(notebook.cells) if nbgrader(c).get("grade_id") == test_cell)
+    notebook.cells = notebook.cells[:end + 1]
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    errors = [o for o in notebook.cells[-1].outputs if o.output_type == "error"]
+    assert errors and errors[0].ename == "AssertionError", f"{mistake} passed the visible test"
+    assert hint in errors[0].evalue, errors[0].evalue
+    earlier = [o for c in notebook.cells[:-1] if c.cell_type == "code" for o in c.outputs
+               if o.output_type == "error"]
+    assert not earlier, "only the exercise's own test should fail"
