@@ -14,6 +14,12 @@ pytestmark = pytest.mark.slow
 # An exercise answered wrongly, for each assignment: (grade_id of the exercise,
 # wrong code, grade_id of its test cell).
 WRONG_ANSWERS = {
+    "01_logit_lens": ("lens_accuracy", """
+def lens_accuracy(lens_logits, tokens, half_len):
+    # counts the unpredictable first token of the repeat too
+    predictions = lens_logits[:, :, half_len - 1:-1].argmax(-1)
+    return (predictions == tokens[:, half_len:]).float().mean((1, 2))
+""", "test_lens_accuracy"),
     "03_train_induction_model": ("per_token_loss", """
 def per_token_loss(logits, tokens):
     # forgets the shift: compares each position's logits with its own token

@@ -11,26 +11,29 @@ from nbtools import nbgrader, student_submission
 
 pytestmark = pytest.mark.slow
 
-ASSIGNMENT = "03_train_induction_model"
-
 MISTAKES = {
-    "per_token_loss without the shift": ("per_token_loss", """
+    "lens_accuracy counting the repeat's first token": ("01_logit_lens", "lens_accuracy", """
+def lens_accuracy(lens_logits, tokens, half_len):
+    predictions = lens_logits[:, :, half_len - 1:-1].argmax(-1)
+    return (predictions == tokens[:, half_len:]).float().mean((1, 2))
+""", "test_lens_accuracy", "expected [0.0, 0.5]"),
+    "per_token_loss without the shift": ("03_train_induction_model", "per_token_loss", """
 def per_token_loss(logits, tokens):
     return F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, :-1], reduction="none")
 """, "test_per_token_loss", "tokens[i + 1]"),
-    "half_losses split one entry off": ("half_losses", """
+    "half_losses split one entry off": ("03_train_induction_model", "half_losses", """
 def half_losses(logits, tokens, half_len):
     losses = per_token_loss(logits, tokens)
     return losses[:, :half_len - 1].mean().item(), losses[:, half_len - 1:].mean().item()
 """, "test_half_losses", "second half"),
-    "train_step without zero_grad": ("train_step", """
+    "train_step without zero_grad": ("03_train_induction_model", "train_step", """
 def train_step(model, optimizer, tokens):
     loss = per_token_loss(model(tokens), tokens).mean()
     loss.backward()
     optimizer.step()
     return loss.item()
 """, "test_train_step", "clear old gradients"),
-    "train_step summing the loss": ("train_step", """
+    "train_step summing the loss": ("03_train_induction_model", "train_step", """
 def train_step(model, optimizer, tokens):
     loss = per_token_loss(model(tokens), tokens).sum()
     optimizer.zero_grad()
@@ -38,7 +41,7 @@ def train_step(model, optimizer, tokens):
     optimizer.step()
     return loss.item()
 """, "test_train_step", "mean of per_token_loss"),
-    "train_step on the second half only": ("train_step", """
+    "train_step on the second half only": ("03_train_induction_model", "train_step", """
 def train_step(model, optimizer, tokens):
     loss = per_token_loss(model(tokens), tokens)[:, 25:].mean()
     optimizer.zero_grad()
@@ -51,9 +54,9 @@ def train_step(model, optimizer, tokens):
 
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_visible_test_catches(mistake, tmp_path, monkeypatch):
-    exercise, code, test_cell, hint = MISTAKES[mistake]
+    assignment, exercise, code, test_cell, hint = MISTAKES[mistake]
     monkeypatch.setenv("INDUCTION_CIRCUITS_HOME", str(tmp_path))
-    notebook = student_submission(ASSIGNMENT, answers={exercise: code})
+    notebook = student_submission(assignment, answers={exercise: code})
     end = next(i for i, c in enumerate(notebook.cells) if nbgrader(c).get("grade_id") == test_cell)
     notebook.cells = notebook.cells[:end + 1]
     NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True).execute()
