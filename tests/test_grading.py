@@ -20,6 +20,11 @@ def lens_accuracy(lens_logits, tokens, half_len):
     predictions = lens_logits[:, :, half_len - 1:-1].argmax(-1)
     return (predictions == tokens[:, half_len:]).float().mean((1, 2))
 """, "test_lens_accuracy"),
+    "02_qk_ov_circuits": ("composition_score", """
+def composition_score(W_A, W_B):
+    # forgets to normalise
+    return torch.linalg.norm(W_A @ W_B).item()
+""", "test_composition_score"),
     "03_train_induction_model": ("per_token_loss", """
 def per_token_loss(logits, tokens):
     # forgets the shift: compares each position's logits with its own token
@@ -130,4 +135,95 @@ def make_repeated_batch(batch_size, half_len, d_vocab, generator=None):
     points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
     scores = _grade(course, tmp_path, assignment, "noisy",
                     student_submission(assignment, answers={"make_repeated_batch": noisy}))
+    assert scores == points
+
+
+# Correct answers written differently from the sources' solutions: the hidden tests must
+# accept any correct implementation, however it is written.
+ALTERNATIVE_ANSWERS = {
+    "01_logit_lens": {
+        "residual_stack": "def residual_stack(cache):\n    return cache.accumulated_resid()\n",
+        "logit_lens": """
+def logit_lens(model, cache):
+    stack = cache.apply_ln_to_stack(residual_stack(cache))
+    return torch.einsum("lbpd,dv->lbpv", stack, model.W_U) + model.b_U
+""",
+        "lens_accuracy": """
+def lens_accuracy(lens_logits, tokens, half_len):
+    depth, batch = lens_logits.shape[:2]
+    result = torch.zeros(depth)
+    for d in range(depth):
+        hits = 0
+        for b in range(batch):
+            for i in range(half_len, 2 * half_len - 1):
+                hits += int(lens_logits[d, b, i].argmax() == tokens[b, i + 1])
+        result[d] = hits / (batch * (half_len - 1))
+    return result
+""",
+    },
+    "02_qk_ov_circuits": {
+        "full_ov_circuit": "def full_ov_circuit(model, layer, head):\n    return model.W_E @ model.OV[layer, head] @ model.W_U\n",
+        "top1_diagonal_accuracy": """
+def top1_diagonal_accuracy(matrix):
+    dense = getattr(matrix, "AB", matrix)
+    return float((torch.diagonal(dense) == dense.max(-1).values).float().mean())
+""",
+        "full_qk_circuit": "def full_qk_circuit(model, layer, head):\n    return (model.W_E @ model.QK[layer, head] @ model.W_E.T).AB\n",
+        "positional_attention": """
+def positional_attention(model, layer, head):
+    q = torch.einsum("pd,dh->ph", model.W_pos, model.W_Q[layer, head]) + model.b_Q[layer, head]
+    k = torch.einsum("pd,dh->ph", model.W_pos, model.W_K[layer, head]) + model.b_K[layer, head]
+    scores = torch.einsum("qh,kh->qk", q, k) / model.cfg.d_head ** 0.5
+    allowed = torch.tril(torch.ones_like(scores)).bool()
+    return torch.where(allowed, scores, torch.tensor(float("-inf"))).softmax(dim=1)
+""",
+        "composition_score": """
+def composition_score(W_A, W_B):
+    frob = lambda m: (m ** 2).sum().sqrt()
+    return float(frob(W_A @ W_B) / frob(W_A) / frob(W_B))
+""",
+        "k_composition_scores": """
+def k_composition_scores(model):
+    return model.all_composition_scores("K")[0, :, 1, :].T
+""",
+    },
+    "03_train_induction_model": {
+        "make_repeated_batch": """
+def make_repeated_batch(batch_size, half_len, d_vocab, generator=None):
+    return torch.randint(d_vocab, (batch_size, half_len), generator=generator).repeat(1, 2)
+""",
+        "per_token_loss": """
+def per_token_loss(logits, tokens):
+    return F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, 1:], reduction="none")
+""",
+        "half_losses": """
+def half_losses(logits, tokens, half_len):
+    losses = per_token_loss(logits, tokens)
+    return losses[:, :half_len].mean(), losses[:, half_len:].mean()
+""",
+        "train_step": """
+def train_step(model, optimizer, tokens):
+    optimizer.zero_grad()
+    logits = model(tokens)
+    loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
+    loss.backward()
+    optimizer.step()
+    return float(loss)
+""",
+    },
+}
+
+
+def test_every_exercise_has_an_alternative_answer():
+    for assignment in assignments():
+        exercises = {grade_id for grade_id, _ in solution_sources(read(SOLUTIONS / f"{assignment}.ipynb")).items()
+                     if not grade_id.startswith(("written", "recap"))}
+        assert exercises == set(ALTERNATIVE_ANSWERS[assignment]), assignment
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_correct_answers_written_another_way_score_full_marks(course, tmp_path, assignment):
+    points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
+    scores = _grade(course, tmp_path, assignment, "another_way",
+                    student_submission(assignment, answers=ALTERNATIVE_ANSWERS[assignment]))
     assert scores == points

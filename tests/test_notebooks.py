@@ -48,6 +48,18 @@ def test_notebook_1_finds_the_answer_only_after_layer_1(tmp_path, monkeypatch):
     assert "skipping this extra" in text, "offline, the GPT-2 section says so and moves on"
 
 
+def test_notebook_2_reads_the_circuit_from_the_weights(tmp_path, monkeypatch):
+    notebook = execute("02_qk_ov_circuits", tmp_path, monkeypatch)
+    text = "".join(stdout(c) for c in notebook.cells if c.cell_type == "code")
+    ov_layer_1 = [float(x) for x in re.search(r"layer 1 OV top-1 diagonal accuracy per head: \[(.*)\]", text).group(1).split(",")]
+    assert min(ov_layer_1) > 0.6 and max(ov_layer_1) > 0.95, "the layer-1 heads copy"
+    composed = [float(x) for x in re.findall(r"previous token at the key, top-1 diagonal accuracy ([\d.]+)", text)]
+    assert composed == [1.0] * 4, "every induction head matches its token against L0H1's output"
+    baseline = float(re.search(r"random baseline: ([\d.]+)", text).group(1))
+    assert 0.1 < baseline < 0.15
+    assert "skipping this extra" in text
+
+
 def test_notebook_3_trains_the_shortcut_then_the_genuine_circuit(tmp_path, monkeypatch):
     notebook = execute("03_train_induction_model", tmp_path, monkeypatch)
 

@@ -12,6 +12,17 @@ from nbtools import nbgrader, student_submission
 pytestmark = pytest.mark.slow
 
 MISTAKES = {
+    "positional_attention without the causal mask": ("02_qk_ov_circuits", "positional_attention", """
+def positional_attention(model, layer, head):
+    q = model.W_pos @ model.W_Q[layer, head] + model.b_Q[layer, head]
+    k = model.W_pos @ model.W_K[layer, head] + model.b_K[layer, head]
+    return (q @ k.T / math.sqrt(model.cfg.d_head)).softmax(-1)
+""", "test_positional_attention", "later positions"),
+    "k_composition_scores reading the query side": ("02_qk_ov_circuits", "k_composition_scores", """
+def k_composition_scores(model):
+    return torch.tensor([[composition_score(model.OV[0, j].AB, model.QK[1, i].AB) for j in range(4)]
+                         for i in range(4)])
+""", "test_k_composition_scores", "QK^T"),
     "lens_accuracy counting the repeat's first token": ("01_logit_lens", "lens_accuracy", """
 def lens_accuracy(lens_logits, tokens, half_len):
     predictions = lens_logits[:, :, half_len - 1:-1].argmax(-1)
