@@ -60,3 +60,40 @@ def plot_head_scores(scores: dict[str, torch.Tensor], title: str = "Head scores"
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def draw_induction_circuit():
+    """A schematic of the two-head induction circuit on the sequence ``... A B ... A``.
+
+    Below the tokens: layer 0's previous-token head copies A into B's position. Above:
+    layer 1's induction head, at the second A, matches its query ("I hold A") against
+    that key ("my previous token is A"), which is K-composition, and copies B.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    tokens = ["x", "A", "B", "y", "z", "A", "?"]
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    for i, token in enumerate(tokens):
+        highlight = {1: "#fde0c5", 2: "#c6dbef", 5: "#fde0c5"}.get(i, "white")
+        ax.add_patch(FancyBboxPatch((i - 0.35, -0.3), 0.7, 0.6, boxstyle="round,pad=0.02",
+                                    facecolor=highlight, edgecolor="black"))
+        ax.text(i, 0, token, ha="center", va="center", fontsize=14)
+        ax.text(i, -0.5, f"pos {i}", ha="center", va="center", fontsize=8, color="grey")
+
+    def arrow(start, end, bend, color, label, label_y):
+        # Arrows run right to left: a positive bend arcs above the boxes, a negative below.
+        y = 0.35 if bend > 0 else -0.35
+        ax.add_patch(FancyArrowPatch((start, y), (end, y),
+                                     connectionstyle=f"arc3,rad={bend}", arrowstyle="-|>",
+                                     mutation_scale=15, color=color, linewidth=2))
+        ax.text((start + end) / 2, label_y, label, ha="center", va="center", fontsize=9, color=color)
+
+    arrow(2, 1, -0.6, "tab:blue", "layer 0, previous-token head: B's position reads A\n"
+          "and writes \"my previous token is A\" into its stream", -1.2)
+    arrow(5, 2, 0.45, "tab:red", "layer 1, induction head at the second A: its query \"I hold A\"\n"
+          "matches the key \"my previous token is A\" (K-composition); its OV copies B", 1.45)
+    ax.text(6, 0.55, "predict B", ha="center", fontsize=9, color="tab:red")
+    ax.set(xlim=(-0.7, 6.7), ylim=(-1.6, 1.9))
+    ax.axis("off")
+    fig.tight_layout()
+    return fig
