@@ -27,10 +27,14 @@ def _autograde(course: Course, args) -> int:
         print(error, file=sys.stderr)
         return 1
     for cell in grade.cells:
-        status = (f"graded by hand, {cell.max_score:g} points" if cell.needs_manual_grade
-                  else f"{cell.score:g}/{cell.max_score:g}")
+        if cell.written:
+            status = (f"written answer, graded by hand ({cell.max_score:g} points)"
+                      if cell.needs_manual_grade else f"no answer written: 0/{cell.max_score:g}")
+        else:
+            status = f"{cell.score:g}/{cell.max_score:g}"
         print(f"{cell.name:40s} {status}")
-    print(f"{'auto-graded total':40s} {grade.auto_score:g}/{grade.auto_max:g}")
+    print(f"{'auto-graded total':40s} {grade.auto_score:g}/{grade.auto_max:g} "
+          "(written answers not included)")
     return 0
 
 

@@ -33,6 +33,7 @@ class CellGrade:
     score: float
     max_score: float
     needs_manual_grade: bool
+    written: bool  # a written answer (markdown), graded by a person unless left blank
 
 
 @dataclass
@@ -43,11 +44,11 @@ class NotebookGrade:
 
     @property
     def auto_score(self) -> float:
-        return sum(c.score for c in self.cells if not c.needs_manual_grade)
+        return sum(c.score for c in self.cells if not c.written)
 
     @property
     def auto_max(self) -> float:
-        return sum(c.max_score for c in self.cells if not c.needs_manual_grade)
+        return sum(c.max_score for c in self.cells if not c.written)
 
 
 class GradingError(RuntimeError):
@@ -139,7 +140,7 @@ class Course:
         with Gradebook(self.db_url) as gradebook:
             notebook = gradebook.find_submission_notebook(assignment, assignment, student)
             cells = [CellGrade(g.name, float(g.score or 0.0), float(g.max_score),
-                               bool(g.needs_manual_grade))
+                               bool(g.needs_manual_grade), g.cell.cell_type == "markdown")
                      for g in sorted(notebook.grades, key=lambda g: g.cell.name)]
         return NotebookGrade(student, assignment, cells)
 

@@ -108,6 +108,9 @@ def test_written_answers_wait_for_a_person(course, tmp_path):
     written = {nbgrader(c)["grade_id"] for c in source.cells
                if c.cell_type == "markdown" and nbgrader(c).get("grade")}
     assert written and {c.name for c in grade.cells if c.needs_manual_grade} == written
+    assert {c.name for c in grade.cells if c.written} == written
+    points = auto_graded_points(source)
+    assert grade.auto_max == sum(points.values()) and grade.auto_score == grade.auto_max
 
 
 def test_export_writes_one_row_per_student(course, tmp_path):
@@ -168,7 +171,7 @@ def top1_diagonal_accuracy(matrix):
     dense = getattr(matrix, "AB", matrix)
     return float((torch.diagonal(dense) == dense.max(-1).values).float().mean())
 """,
-        "full_qk_circuit": "def full_qk_circuit(model, layer, head):\n    return (model.W_E @ model.QK[layer, head] @ model.W_E.T).AB\n",
+        "full_qk_circuit": "def full_qk_circuit(model, layer, head):\n    return model.W_E @ model.QK[layer, head] @ model.W_E.T\n",
         "positional_attention": """
 def positional_attention(model, layer, head):
     q = torch.einsum("pd,dh->ph", model.W_pos, model.W_Q[layer, head]) + model.b_Q[layer, head]
@@ -227,3 +230,19 @@ def test_correct_answers_written_another_way_score_full_marks(course, tmp_path, 
     scores = _grade(course, tmp_path, assignment, "another_way",
                     student_submission(assignment, answers=ALTERNATIVE_ANSWERS[assignment]))
     assert scores == points
+
+
+def test_grade_command_reports_each_cell_and_a_total_without_written_answers(tmp_path, capsys):
+    from grader.__main__ import main
+
+    assignment = "01_logit_lens"
+    path = tmp_path / "sub.ipynb"
+    nbformat.write(student_submission(assignment, solved=False), str(path))
+    assert main(["--course", str(tmp_path / "course"), "autograde", str(path),
+                 "--student", "cli", "--assignment", assignment]) == 0
+    out = capsys.readouterr().out
+    total = sum(auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb")).values())
+    assert f"auto-graded total                        0/{total:g}" in out
+    assert "no answer written: 0/2" in out
+    assert main(["--course", str(tmp_path / "course"), "export", "--out", str(tmp_path / "g.csv")]) == 0
+    assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith("cli,0.0")

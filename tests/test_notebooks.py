@@ -42,7 +42,7 @@ def loss_report(notebook, marker):
 def test_notebook_1_finds_the_answer_only_after_layer_1(tmp_path, monkeypatch):
     notebook = execute("01_logit_lens", tmp_path, monkeypatch)
     text = "".join(stdout(c) for c in notebook.cells if c.cell_type == "code")
-    assert text.count(": True") == 2, "the stream decomposes into its parts"
+    assert text.count(": True") == 3, "the stream decomposes into its parts, and matches TransformerLens's"
     accuracy = [float(x) for x in re.findall(r"top-1 accuracy on the repeat: ([\d.]+)", text)]
     assert len(accuracy) == 3 and accuracy[0] < 0.1 and accuracy[1] < 0.1 and accuracy[2] > 0.9
     assert "skipping this extra" in text, "offline, the GPT-2 section says so and moves on"

@@ -12,6 +12,25 @@ from nbtools import nbgrader, student_submission
 pytestmark = pytest.mark.slow
 
 MISTAKES = {
+    "composition_score dividing by the sum of norms": ("02_qk_ov_circuits", "composition_score", """
+def composition_score(W_A, W_B):
+    return (torch.linalg.norm(W_A @ W_B) / (torch.linalg.norm(W_A) + torch.linalg.norm(W_B))).item()
+""", "test_composition_score", "0.707"),
+    "top1_diagonal_accuracy looking down columns": ("02_qk_ov_circuits", "top1_diagonal_accuracy", """
+def top1_diagonal_accuracy(matrix):
+    dense = getattr(matrix, "AB", matrix)
+    return (dense.argmax(0) == torch.arange(dense.shape[0])).float().mean().item()
+""", "test_top1_diagonal_accuracy", "along each row"),
+    "positional_attention without biases": ("02_qk_ov_circuits", "positional_attention", """
+def positional_attention(model, layer, head):
+    scores = (model.W_pos @ model.W_Q[layer, head]) @ (model.W_pos @ model.W_K[layer, head]).T
+    scores = scores / math.sqrt(model.cfg.d_head)
+    return scores.masked_fill(torch.ones_like(scores, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
+""", "test_positional_attention", "biases"),
+    "full_ov_circuit returning a dense tensor": ("02_qk_ov_circuits", "full_ov_circuit", """
+def full_ov_circuit(model, layer, head):
+    return model.W_E @ model.W_V[layer, head] @ model.W_O[layer, head] @ model.W_U
+""", "test_full_ov_circuit", "FactoredMatrix"),
     "positional_attention without the causal mask": ("02_qk_ov_circuits", "positional_attention", """
 def positional_attention(model, layer, head):
     q = model.W_pos @ model.W_Q[layer, head] + model.b_Q[layer, head]

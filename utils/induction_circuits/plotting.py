@@ -78,7 +78,7 @@ def draw_induction_circuit():
         ax.add_patch(FancyBboxPatch((i - 0.35, -0.3), 0.7, 0.6, boxstyle="round,pad=0.02",
                                     facecolor=highlight, edgecolor="black"))
         ax.text(i, 0, token, ha="center", va="center", fontsize=14)
-        ax.text(i, -0.5, f"pos {i}", ha="center", va="center", fontsize=8, color="grey")
+        ax.text(i + 0.3, 0.42, f"pos {i}", ha="center", va="center", fontsize=8, color="grey")
 
     def arrow(start, end, bend, color, label, label_y):
         # Arrows run right to left: a positive bend arcs above the boxes, a negative below.
