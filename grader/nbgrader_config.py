@@ -17,4 +17,3 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]"
 # Keep a runaway print from bloating the graded notebook and the feedback.
 c.LimitOutput.max_lines = 200
-c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
