@@ -12,7 +12,7 @@ import contextlib
 import os
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,6 +41,9 @@ class NotebookGrade:
     student: str
     assignment: str
     cells: list[CellGrade]
+    # Why each failing test cell failed: the exception's type and message only, never
+    # the test's code or traceback (hidden tests stay hidden).
+    failures: dict[str, str] = field(default_factory=dict)
 
     @property
     def auto_score(self) -> float:
@@ -132,7 +135,21 @@ class Course:
                           OMP_NUM_THREADS="1"):
             result = self.api.autograde(assignment, student, force=True, create=True)
         self._check(result, f"autograde {assignment} for {student}")
-        return self.grades(student, assignment)
+        grade = self.grades(student, assignment)
+        grade.failures = self._failures(student, assignment)
+        return grade
+
+    def _failures(self, student: str, assignment: str) -> dict[str, str]:
+        import nbformat
+
+        graded = self.root / "autograded" / student / assignment / f"{assignment}.ipynb"
+        failures = {}
+        for cell in nbformat.read(str(graded), as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+            if cell.cell_type == "code" and meta.get("grade") and errors:
+                failures[meta["grade_id"]] = f"{errors[0].ename}: {errors[0].evalue}"[:500]
+        return failures
 
     def grades(self, student: str, assignment: str) -> NotebookGrade:
         from nbgrader.api import Gradebook

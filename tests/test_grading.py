@@ -246,3 +246,19 @@ def test_grade_command_reports_each_cell_and_a_total_without_written_answers(tmp
     assert "no answer written: 0/2" in out
     assert main(["--course", str(tmp_path / "course"), "export", "--out", str(tmp_path / "g.csv")]) == 0
     assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith("cli,0.0")
+
+
+def test_check_reports_each_exercise_with_its_message_and_never_the_hidden_tests(tmp_path, capsys):
+    from grader.__main__ import main
+
+    assignment = "02_qk_ov_circuits"
+    exercise, wrong_code, test_cell = WRONG_ANSWERS[assignment]
+    path = tmp_path / f"{assignment}.ipynb"  # named as downloaded: the assignment is the stem
+    nbformat.write(student_submission(assignment, answers={exercise: wrong_code}), str(path))
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    line = next(row for row in out.splitlines() if row.startswith(test_cell))
+    assert "0/2" in line and "AssertionError" in line
+    assert "full_ov_circuit" in out and "2/2" in out
+    for hidden in ("_check_", "_reference_", "BEGIN HIDDEN", "Traceback"):
+        assert hidden not in out
