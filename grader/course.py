@@ -8,12 +8,12 @@ copies results out. Submissions are copied in, never touched where they lie.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
@@ -56,20 +56,6 @@ class NotebookGrade:
 
 class GradingError(RuntimeError):
     """nbgrader could not run for this submission (not a low score: a failure)."""
-
-
-@contextlib.contextmanager
-def _environment(**values: str):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class Course:
@@ -131,8 +117,8 @@ class Course:
         scratch.mkdir(parents=True, exist_ok=True)
         # One torch thread: with its default thread pool, torch slows down about 18x on
         # a 2-core machine when another process is busy (OpenMP threads spin and fight).
-        with _environment(INDUCTION_CIRCUITS_HOME=str(scratch), MPLBACKEND="Agg",
-                          OMP_NUM_THREADS="1"):
+        with mock.patch.dict(os.environ, INDUCTION_CIRCUITS_HOME=str(scratch), MPLBACKEND="Agg",
+                             OMP_NUM_THREADS="1"):
             result = self.api.autograde(assignment, student, force=True, create=True)
         self._check(result, f"autograde {assignment} for {student}")
         grade = self.grades(student, assignment)
