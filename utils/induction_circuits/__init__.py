@@ -7,7 +7,7 @@ from importlib import import_module
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("data", "model", "plotting", "scores", "setup", "training")
+_SUBMODULES = ("data", "model", "plotting", "scores", "setup", "training", "views")
 
 
 def __getattr__(name):
