@@ -30,6 +30,11 @@ def per_token_loss(logits, tokens):
     # forgets the shift: compares each position's logits with its own token
     return F.cross_entropy(logits.transpose(1, 2), tokens, reduction="none")
 """, "test_per_token_loss"),
+    "04_head_scores": ("induction_score", """
+def induction_score(pattern, half_len):
+    # looks at the earlier copy itself, not at the token after it
+    return torch.diagonal(pattern, offset=-half_len, dim1=-2, dim2=-1)[..., -half_len:].mean(-1)
+""", "test_induction_score"),
 }
 
 
@@ -212,6 +217,44 @@ def train_step(model, optimizer, tokens):
     loss.backward()
     optimizer.step()
     return float(loss)
+""",
+    },
+    "04_head_scores": {
+        "prev_token_score": """
+def prev_token_score(pattern):
+    queries = torch.arange(1, pattern.shape[-1])
+    return pattern[..., queries, queries - 1].mean(-1)
+""",
+        "duplicate_token_score": """
+def duplicate_token_score(pattern, half_len):
+    seq = pattern.shape[-1]
+    mask = torch.zeros(seq, seq)
+    for q in range(seq - half_len, seq):
+        mask[q, q - half_len] = 1.0
+    return (pattern * mask).sum((-2, -1)) / half_len
+""",
+        "induction_score": """
+def induction_score(pattern, half_len):
+    seq = pattern.shape[-1]
+    queries = torch.arange(seq - half_len, seq)
+    return pattern[..., queries, queries - half_len + 1].sum(-1) / half_len
+""",
+        "head_scores": """
+def head_scores(model, tokens, half_len):
+    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name.endswith("hook_pattern"))
+    out = {"previous": [], "duplicate": [], "induction": []}
+    for layer in range(model.cfg.n_layers):
+        pattern = cache["pattern", layer]
+        out["previous"].append(prev_token_score(pattern).mean(0))
+        out["duplicate"].append(duplicate_token_score(pattern, half_len).mean(0))
+        out["induction"].append(induction_score(pattern, half_len).mean(0))
+    return {name: torch.stack(rows) for name, rows in out.items()}
+""",
+        "detect_heads": """
+def detect_heads(scores, threshold):
+    found = [(l, h, scores[l, h].item()) for l, h in (scores >= threshold).nonzero().tolist()]
+    found.sort(key=lambda item: -item[2])
+    return found
 """,
     },
 }
