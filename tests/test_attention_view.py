@@ -47,6 +47,7 @@ def test_view_inlines_the_bundle_and_never_probes_the_network(monkeypatch):
     data, _ = DisplayFormatter().format(view)  # what Jupyter does to display it
     html = data["text/html"]
     assert html == view.html
+    assert len(data["text/plain"]) < 100  # the bundle is saved once, not again as text
     assert "unpkg" not in html
     assert BUNDLE.read_text(encoding="utf-8")[:2000] in html
     assert '"L1H3"' in html and '"bi"' in html

@@ -11,7 +11,7 @@ still break the saved notebook offline, and the probe asks google, not unpkg.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -20,7 +20,7 @@ class OfflineView:
     """A rendered circuitsvis view: ``html`` is a self-contained fragment with the bundle
     inlined. Jupyter displays it through ``_repr_html_``; ``save`` writes a page."""
 
-    html: str
+    html: str = field(repr=False)  # a 1.3 MB repr would be saved again as text/plain
     title: str = "circuitsvis view"
 
     def _repr_html_(self) -> str:
