@@ -1,14 +1,17 @@
-"""Command line: ``python -m grader {release,autograde,export}``."""
+"""Command line: ``python -m grader {release,check,autograde,grade,export,feedback}``."""
 from __future__ import annotations
 
 import argparse
-import csv
+import os
 import sys
 import tempfile
 import warnings
 from pathlib import Path
 
+import nbformat
+
 from .course import DEFAULT_COURSE, RELEASE, Course, GradingError, assignments
+from .submissions import DEFAULT_PATTERNS, SubmissionError, normalise
 
 
 def _course(args) -> Course:
@@ -28,11 +31,14 @@ def _grade_one(course: Course, args, student: str) -> int:
         print(f"unknown assignment {assignment!r}; expected one of {assignments()} "
               "(name the file after it, or pass --assignment)", file=sys.stderr)
         return 2
-    try:
-        grade = course.autograde(Path(args.submission), student, assignment)
-    except GradingError as error:
-        print(error, file=sys.stderr)
-        return 1
+    with tempfile.TemporaryDirectory() as scratch:
+        try:  # graded as rebuilt on the release, from a copy: the file itself is left alone
+            copy = Path(scratch) / f"{assignment}.ipynb"
+            nbformat.write(normalise(Path(args.submission).read_bytes(), assignment), str(copy))
+            grade = course.autograde(copy, student, assignment)
+        except (GradingError, SubmissionError) as error:
+            print(f"{args.submission}: {error}", file=sys.stderr)
+            return 1
     for cell in grade.cells:
         if cell.written:
             status = (f"written answer, graded by hand ({cell.max_score:g} points)"
@@ -56,14 +62,25 @@ def _check(args) -> int:
         return _grade_one(Course(Path(scratch)), args, "me")
 
 
+def _grade_folder(args) -> int:
+    from .batch import grade_folder
+
+    return grade_folder(_course(args), args.folder, args.pattern or DEFAULT_PATTERNS,
+                        args.workers, args.force)
+
+
 def _export(args) -> int:
-    rows = _course(args).export_rows()
-    columns = ["student"] + sorted({key for row in rows for key in row} - {"student"})
-    with open(args.out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"wrote {len(rows)} students to {args.out}")
+    from .report import write_csv
+
+    print(f"wrote {write_csv(_course(args).db_url, args.out)} students to {args.out}")
+    return 0
+
+
+def _feedback(args) -> int:
+    from .report import write_feedback
+
+    pages = write_feedback(_course(args).db_url, args.out)
+    print(f"wrote {len(pages)} feedback pages to {args.out}")
     return 0
 
 
@@ -90,9 +107,28 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--assignment", help="default: the file name without .ipynb")
     check.set_defaults(run=_check)
 
+    grade = commands.add_parser(
+        "grade", help="grade a folder of submissions (loose .ipynb or .zip, nested folders ok)",
+        epilog="Exit status: 0 every file graded; 1 some file could not be graded (listed); "
+               "2 the grading environment is broken (nothing graded).")
+    grade.add_argument("folder", type=Path)
+    grade.add_argument("--pattern", action="append", metavar="TEMPLATE",
+                       help="file naming pattern, repeatable, tried in order, with {student}, "
+                            "{assignment}, {id} (digits) and {any}; default: "
+                            + "; ".join(DEFAULT_PATTERNS))
+    grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                       help="notebooks graded at once (default: the number of cores, %(default)s)")
+    grade.add_argument("--force", action="store_true",
+                       help="regrade files already in the gradebook (default: skip unchanged files)")
+    grade.set_defaults(run=_grade_folder)
+
     export = commands.add_parser("export", help="write the gradebook as CSV")
-    export.add_argument("--out", default="grades.csv")
+    export.add_argument("--out", type=Path, default=Path("grades.csv"))
     export.set_defaults(run=_export)
+
+    feedback = commands.add_parser("feedback", help="write one HTML feedback page per student")
+    feedback.add_argument("--out", type=Path, default=Path("feedback"))
+    feedback.set_defaults(run=_feedback)
 
     args = parser.parse_args(argv)
     # nbgrader's own use of SQLAlchemy warns on every submission; the warnings are about

@@ -111,6 +111,7 @@ def discover(folder: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[
             if not path.lower().endswith(".ipynb"):
                 raise SubmissionError("not a notebook (.ipynb) or a zip of notebooks")
             student, assignment = identify(path, known, patterns)
+            parse(data)
             found.append(Submission(label, student, assignment, data))
         except SubmissionError as error:
             found.append(Submission(label, None, None, data, str(error)))

@@ -1,0 +1,202 @@
+"""Grading a folder of submissions: in isolation, in parallel, resumably.
+
+Each worker process grades in a nbgrader course of its own (a temporary folder with its
+own SQLite gradebook), one submission at a time, so a broken submission never touches
+another and no gradebook is written by two processes. The parent alone writes the
+results into the real gradebook, as each arrives: a run killed midway keeps what it
+finished, and a run started again skips files whose grades are already in (same hash).
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import nbformat
+
+from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
+from .gradebook import Ledger
+from .submissions import Submission, normalise
+
+_WORKER_STUDENT = "student"  # the id inside a worker's own course; the real one is the parent's
+_course: Course | None = None
+
+
+@dataclass
+class Outcome:
+    submission: Submission
+    grade: NotebookGrade | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class BrokenEnvironment(RuntimeError):
+    """The grading kernel cannot grade the solutions: every student would score 0."""
+
+
+def _start_worker(parent_tmp: str) -> None:
+    global _course
+    import warnings
+
+    os.environ["OMP_NUM_THREADS"] = "1"
+    warnings.filterwarnings("ignore", module="nbgrader")  # as in __main__: noise about nbgrader's internals
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    _course = Course(Path(tempfile.mkdtemp(dir=parent_tmp, prefix="worker-")))
+
+
+def _grade(submission: Submission) -> Outcome:
+    """Runs in a worker: normalise a copy of the submission and grade it."""
+    start = time.perf_counter()
+    try:
+        notebook = normalise(submission.data, submission.assignment)
+        path = _course.root / "incoming" / f"{submission.assignment}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(notebook, str(path))
+        grade = _course.autograde(path, _WORKER_STUDENT, submission.assignment)
+    except Exception as error:  # any failure is this file's, reported, never the batch's
+        message = str(error).strip().splitlines()
+        return Outcome(submission, error=f"{type(error).__name__}: {message[0] if message else ''}"[:300],
+                       seconds=time.perf_counter() - start)
+    grade.student = submission.student
+    return Outcome(submission, grade=grade, seconds=time.perf_counter() - start)
+
+
+def solved_submission(assignment: str) -> Submission:
+    """The release filled in with the sources' solutions: a student who gets everything right."""
+    release = nbformat.read(str(RELEASE / f"{assignment}.ipynb"), as_version=4)
+    source = nbformat.read(str(SOLUTIONS / f"{assignment}.ipynb"), as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    for cell in release.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = "\n".join(line for line in answers[grade_id].splitlines()
+                                    if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return Submission(f"solutions/{assignment}.ipynb", "__solutions__", assignment,
+                      nbformat.writes(release).encode())
+
+
+class Batch:
+    """A pool of grading workers; use as a context manager."""
+
+    def __init__(self, workers: int):
+        self.workers = max(1, workers)
+        self._tmp = tempfile.TemporaryDirectory(prefix="grader-batch-")
+        self._pool = None
+
+    def __enter__(self) -> Batch:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool:
+            self._pool.shutdown(cancel_futures=True)
+        self._tmp.cleanup()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # spawn: workers start clean, without the parent's threads (tqdm's, SQLAlchemy's).
+        return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                   initializer=_start_worker, initargs=(self._tmp.name,))
+
+    def run(self, submissions: list[Submission]):
+        """Yield an Outcome per submission, in the order they finish."""
+        tries = {id(sub): 0 for sub in submissions}
+        pending = list(submissions)
+        while pending:
+            self._pool = self._pool or self._new_pool()
+            futures = {self._pool.submit(_grade, sub): sub for sub in pending}
+            pending = []
+            for future in as_completed(futures):
+                sub = futures[future]
+                try:
+                    yield future.result()
+                except BrokenProcessPool:
+                    # A worker died: every unfinished job is lost with the pool. Retry
+                    # each once in a new pool; one that kills it again is reported.
+                    tries[id(sub)] += 1
+                    if tries[id(sub)] < 2:
+                        pending.append(sub)
+                    else:
+                        yield Outcome(sub, error="the grading process died twice on this file")
+            if pending:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+
+    def check_environment(self, assignments: list[str]) -> None:
+        """Grade each assignment's solutions first; raise BrokenEnvironment unless full marks."""
+        problems = []
+        for outcome in self.run([solved_submission(a) for a in assignments]):
+            grade, name = outcome.grade, outcome.submission.assignment
+            if grade is None:
+                problems.append(f"{name}: could not grade the solutions ({outcome.error})")
+            elif grade.auto_score != grade.auto_max:
+                why = "; ".join(f"{cell}: {message}" for cell, message in sorted(grade.failures.items()))
+                problems.append(f"{name}: the solutions scored {grade.auto_score:g}/{grade.auto_max:g}"
+                                + (f" ({why[:400]})" if why else ""))
+        if problems:
+            raise BrokenEnvironment(
+                "the grading environment is broken: the solutions do not score full marks, so "
+                "every student would be marked wrong. Check that the notebooks' kernel "
+                "(`jupyter kernelspec list`) runs a Python that can import induction_circuits, "
+                "transformer_lens and torch.\n  " + "\n  ".join(problems))
+
+
+def record_all(db_url: str, outcomes, on_result=None) -> list[Outcome]:
+    """Write each graded outcome into the real gradebook as it arrives."""
+    done = []
+    with Ledger(db_url) as ledger:
+        for outcome in outcomes:
+            if outcome.grade is not None:
+                ledger.record(outcome.grade, outcome.submission.sha256, outcome.submission.label)
+            done.append(outcome)
+            if on_result:
+                on_result(outcome)
+    return done
+
+
+def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bool = False) -> int:
+    """``python -m grader grade``: grade, record, print a summary; the exit status."""
+    import sys
+
+    from tqdm import tqdm
+
+    from .course import assignments
+    from .submissions import discover
+
+    found = discover(folder, assignments(), patterns)
+    with Ledger(course.db_url) as ledger:
+        known = ledger.hashes()
+    todo, skipped = [], []
+    for sub in found:
+        if not sub.error:
+            unchanged = known.get((sub.student, sub.assignment)) == sub.sha256
+            (skipped if unchanged and not force else todo).append(sub)
+    needed = sorted({sub.assignment for sub in todo})
+    for assignment in needed:  # the real gradebook must know each assignment's cells
+        course.generate(assignment)
+    with Batch(min(workers, max(1, len(todo)))) as batch:
+        try:
+            batch.check_environment(needed)
+        except BrokenEnvironment as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        with tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr) as bar:
+            outcomes = record_all(course.db_url, batch.run(todo), on_result=lambda _: bar.update())
+
+    graded = sorted((o for o in outcomes if o.grade), key=lambda o: o.submission.label)
+    failed = sorted([o for o in outcomes if not o.grade], key=lambda o: o.submission.label)
+    unreadable = [sub for sub in found if sub.error]
+    for outcome in graded:
+        grade = outcome.grade
+        print(f"graded  {grade.student} {grade.assignment} {grade.auto_score:g}/{grade.auto_max:g}"
+              f"  ({outcome.submission.label})")
+    print(f"\n{len(graded)} graded, {len(skipped)} already graded (unchanged), "
+          f"{len(failed) + len(unreadable)} failed to grade")
+    for label, why in sorted([(o.submission.label, o.error) for o in failed]
+                             + [(sub.label, sub.error) for sub in unreadable]):
+        print(f"FAILED  {label}: {why}")
+    return 1 if failed or unreadable else 0

@@ -1,0 +1,154 @@
+"""What comes out of the gradebook: the CSV export and each student's feedback page.
+
+The feedback is written here rather than by nbgrader's ``generate_feedback``, which
+shows the hidden tests' code and tracebacks: a page holds each exercise's points and the
+failed test's error message, and nothing else from the graded notebook.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .course import RELEASE, SOLUTIONS
+from .gradebook import Ledger
+
+PENDING = "pending"  # export value of a written answer that waits for a person
+
+
+@dataclass
+class Row:
+    """One graded cell of one student's submission."""
+    assignment: str
+    name: str
+    score: float
+    max_score: float
+    pending: bool   # waits for manual grading
+    written: bool
+    message: str | None
+
+
+def _cell_order(assignment: str) -> dict[str, int]:
+    path = RELEASE / f"{assignment}.ipynb"
+    if not path.exists():
+        return {}
+    cells = nbformat.read(str(path), as_version=4).cells
+    return {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(cells)}
+
+
+def gradebook_rows(db_url: str) -> dict[str, list[Row]]:
+    """student -> graded cells of every submission, in notebook order."""
+    with Ledger(db_url) as ledger:
+        failures = ledger.failures()
+        result: dict[str, list[Row]] = {}
+        for student in ledger.gradebook.students:
+            rows = result.setdefault(student.id, [])
+            for submission in sorted(student.submissions, key=lambda s: s.assignment.name):
+                name = submission.assignment.name
+                order = _cell_order(name)
+                messages = failures.get((student.id, name), {})
+                for notebook in submission.notebooks:
+                    for grade in sorted(notebook.grades,
+                                        key=lambda g: (order.get(g.name, len(order)), g.name)):
+                        rows.append(Row(name, grade.name, float(grade.score or 0.0),
+                                        float(grade.max_score), bool(grade.needs_manual_grade),
+                                        grade.cell.cell_type == "markdown", messages.get(grade.name)))
+        return result
+
+
+def write_csv(db_url: str, out: Path) -> int:
+    """One row per student; per assignment its total, then each graded cell's score.
+
+    A written answer that waits for a person reads ``pending`` rather than 0.
+    """
+    students = gradebook_rows(db_url)
+    columns: list[str] = ["student"]
+    table = []
+    for student, rows in sorted(students.items()):
+        line = {"student": student}
+        for row in rows:
+            total = f"{row.assignment}"
+            line[total] = line.get(total, 0.0) + row.score
+            line[f"{row.assignment}:{row.name}"] = PENDING if row.pending else row.score
+            for column in (total, f"{row.assignment}:{row.name}"):
+                if column not in columns:
+                    columns.append(column)
+        table.append(line)
+    head, rest = columns[:1], columns[1:]
+    by_assignment = sorted(rest, key=lambda c: (c.split(":")[0], ":" in c))  # total first
+    with open(out, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=head + by_assignment)
+        writer.writeheader()
+        writer.writerows(table)
+    return len(table)
+
+
+def _hidden_lines(assignment: str) -> list[str]:
+    """Lines of the hidden tests, to keep any message that quotes them off the page."""
+    path = SOLUTIONS / f"{assignment}.ipynb"
+    if not path.exists():
+        return []
+    lines = []
+    for cell in nbformat.read(str(path), as_version=4).cells:
+        for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S):
+            lines += [line.strip() for line in block.splitlines() if len(line.strip()) >= 12]
+    return lines
+
+
+def _message(row: Row, hidden: list[str]) -> str:
+    if row.written:
+        if row.pending:
+            return f"written answer: graded by hand ({row.max_score:g} points)"
+        return "no answer written" if row.score == 0 else "graded by hand"
+    if row.score >= row.max_score:
+        return "passed"
+    message = row.message or "failed"
+    if any(line in message for line in hidden) or "Traceback" in message:
+        return "failed (the error message quotes the hidden tests, so it is not shown)"
+    return message
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Feedback: {student}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
+table{{border-collapse:collapse;width:100%;margin-bottom:2em}}
+td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
+td.points{{white-space:nowrap}} tr.lost td{{background:#fff0f0}}</style></head>
+<body><h1>Feedback for {student}</h1>
+{sections}</body></html>
+"""
+
+
+def feedback_html(student: str, rows: list[Row]) -> str:
+    sections = []
+    for assignment in sorted({row.assignment for row in rows}):
+        mine = [row for row in rows if row.assignment == assignment]
+        auto = [row for row in mine if not row.written]
+        hidden = _hidden_lines(assignment)
+        lines = "\n".join(
+            f'<tr class="{"lost" if not row.written and row.score < row.max_score else "ok"}">'
+            f"<td>{html.escape(row.name)}</td>"
+            f'<td class="points">{"&ndash;" if row.pending else f"{row.score:g}"} / {row.max_score:g}</td>'
+            f"<td>{html.escape(_message(row, hidden))}</td></tr>" for row in mine)
+        sections.append(
+            f"<h2>{html.escape(assignment)}: {sum(r.score for r in auto):g} / "
+            f"{sum(r.max_score for r in auto):g} auto-graded points</h2>\n"
+            f"<table><tr><th>exercise</th><th>points</th><th>result</th></tr>\n{lines}</table>")
+    return _PAGE.format(student=html.escape(student), sections="\n".join(sections))
+
+
+def write_feedback(db_url: str, out_dir: Path) -> list[Path]:
+    """One HTML page per student, named after the student."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for student, rows in sorted(gradebook_rows(db_url).items()):
+        if not rows:
+            continue
+        path = out_dir / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', student)}.html"
+        path.write_text(feedback_html(student, rows), encoding="utf-8")
+        written.append(path)
+    return written
