@@ -35,6 +35,13 @@ def induction_score(pattern, half_len):
     # looks at the earlier copy itself, not at the token after it
     return torch.diagonal(pattern, offset=-half_len, dim1=-2, dim2=-1)[..., -half_len:].mean(-1)
 """, "test_induction_score"),
+    "05_attention_heatmaps": ("dominant_offset", """
+def dominant_offset(pattern):
+    # forgets that offsets count backwards
+    seq = pattern.shape[-1]
+    mass = torch.stack([torch.diagonal(pattern, offset=-d, dim1=-2, dim2=-1).sum() for d in range(seq)])
+    return int(mass.argmax())
+""", "test_dominant_offset"),
 }
 
 
@@ -255,6 +262,36 @@ def detect_heads(scores, threshold):
     found = [(l, h, scores[l, h].item()) for l, h in (scores >= threshold).nonzero().tolist()]
     found.sort(key=lambda item: -item[2])
     return found
+""",
+    },
+    "05_attention_heatmaps": {
+        "plot_attention_grid": """
+def plot_attention_grid(patterns, labels=None):
+    patterns = patterns.cpu().numpy()
+    n_layers, n_heads = patterns.shape[:2]
+    fig = plt.figure(figsize=(3 * n_heads, 3 * n_layers))
+    for index in range(n_layers * n_heads):
+        layer, head = divmod(index, n_heads)
+        ax = fig.add_subplot(n_layers, n_heads, index + 1)
+        image = ax.matshow(patterns[layer, head], cmap="viridis")
+        image.set_clim(0, 1)
+        ax.set_title("L%dH%d" % (layer, head))
+        if labels:
+            ax.set_xticks(list(range(len(labels))))
+            ax.set_xticklabels(labels)
+            ax.set_yticks(list(range(len(labels))))
+            ax.set_yticklabels(labels)
+    return fig
+""",
+        "dominant_offset": """
+def dominant_offset(pattern):
+    flat = pattern.reshape(-1, *pattern.shape[-2:]).float().cpu()
+    seq = flat.shape[-1]
+    mass = [0.0] * seq
+    for q in range(seq):
+        for k in range(q + 1):
+            mass[q - k] += float(flat[:, q, k].sum())
+    return -max(range(seq), key=lambda d: mass[d])
 """,
     },
 }
