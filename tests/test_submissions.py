@@ -1,0 +1,123 @@
+"""Finding, naming and rebuilding submissions (no grading: fast)."""
+import copy
+import io
+import json
+import random
+import zipfile
+
+import nbformat
+import pytest
+
+from grader.submissions import SubmissionError, discover, identify, normalise
+from nbtools import nbgrader, student_submission
+
+A = "01_logit_lens"
+KNOWN = ["01_logit_lens", "02_qk_ov_circuits"]
+
+
+@pytest.mark.parametrize("path, expected", [
+    ("alice_01_logit_lens.ipynb", ("alice", A)),
+    ("week1/bob_smith_01_logit_lens.ipynb", ("bob_smith", A)),        # underscores in the name
+    ("carol/01_logit_lens.ipynb", ("carol", A)),                      # a folder per student
+    ("dl/carol/01_logit_lens.ipynb", ("carol", A)),
+    ("smithj_123_456_02_qk_ov_circuits.ipynb", ("smithj", "02_qk_ov_circuits")),  # Canvas
+    ("smithj_late_123_456_01_logit_lens-1.ipynb", ("smithj", A)),     # Canvas, late resubmission
+    ("Jo Ng_77_assignsubmission_file_/01_logit_lens.ipynb", ("Jo Ng", A)),  # Moodle
+    ("Jo Ng_77_assignsubmission_file_01_logit_lens.ipynb", ("Jo Ng", A)),
+    ("alice_01_logit_lens (1).ipynb", ("alice", A)),                  # a browser's second download
+])
+def test_default_patterns_name_the_student_and_assignment(path, expected):
+    assert identify(path, KNOWN) == expected
+
+
+def test_unknown_assignment_and_unmatched_names_say_which():
+    with pytest.raises(SubmissionError, match="unknown assignment '07_extra'"):
+        identify("alice_07_extra.ipynb", KNOWN)
+    with pytest.raises(SubmissionError, match="matches no naming pattern"):
+        identify("notes.ipynb", KNOWN)
+
+
+def test_a_configured_pattern_replaces_the_defaults():
+    assert identify("hw-01_logit_lens-by-alice.ipynb", KNOWN, ["hw-{assignment}-by-{student}.ipynb"]) \
+        == ("alice", A)
+    with pytest.raises(SubmissionError):
+        identify("alice_01_logit_lens.ipynb", KNOWN, ["hw-{assignment}-by-{student}.ipynb"])
+
+
+def test_discover_reads_zips_and_reports_every_unusable_file(tmp_path):
+    good = nbformat.writes(student_submission(A)).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("01_logit_lens.ipynb", good)
+        archive.writestr("__MACOSX/._01_logit_lens.ipynb", b"\0")
+    (tmp_path / "erin.zip").write_bytes(buffer.getvalue())
+    (tmp_path / "alice_01_logit_lens.ipynb").write_bytes(good)
+    (tmp_path / "alice_01_logit_lens-1.ipynb").write_bytes(good)  # two files, one student
+    (tmp_path / "empty_01_logit_lens.ipynb").write_bytes(b"")
+    (tmp_path / "pdf_01_logit_lens.ipynb").write_bytes(b"%PDF-1.4\n\xff\xfe")
+    (tmp_path / "json_01_logit_lens.ipynb").write_text('{"cells": [')
+    (tmp_path / "readme.txt").write_text("hello")
+    (tmp_path / ".DS_Store").write_bytes(b"\0")
+    found = {sub.label: sub for sub in discover(tmp_path, KNOWN)}
+    assert set(found) == {"erin.zip!01_logit_lens.ipynb", "alice_01_logit_lens.ipynb",
+                          "alice_01_logit_lens-1.ipynb", "empty_01_logit_lens.ipynb",
+                          "pdf_01_logit_lens.ipynb", "json_01_logit_lens.ipynb", "readme.txt"}
+    erin = found["erin.zip!01_logit_lens.ipynb"]
+    assert (erin.student, erin.assignment, erin.error) == ("erin", A, None)
+    assert "2 files for alice" in found["alice_01_logit_lens.ipynb"].error
+    assert found["empty_01_logit_lens.ipynb"].error == "empty file"
+    assert "binary data" in found["pdf_01_logit_lens.ipynb"].error
+    assert "malformed JSON" in found["json_01_logit_lens.ipynb"].error
+    assert "not a notebook" in found["readme.txt"].error
+
+
+def _cells(nb):
+    return [(cell.cell_type, cell.source.strip(), nbgrader(cell).get("grade_id")) for cell in nb.cells]
+
+
+def _rebuilt(nb):
+    return normalise(json.dumps(nb).encode(), A)
+
+
+def test_intact_submission_is_rebuilt_unchanged():
+    good = student_submission(A)
+    assert _cells(_rebuilt(good)) == _cells(good)
+
+
+def test_tampered_test_cells_are_restored_and_added_cells_kept():
+    good = student_submission(A)
+    tampered = copy.deepcopy(good)
+    tests = [i for i, c in enumerate(tampered.cells) if nbgrader(c).get("grade") and c.cell_type == "code"
+             and not nbgrader(c).get("solution")]
+    tampered.cells[tests[0]].source = "pass"                             # edited
+    tampered.cells[tests[1]].metadata.nbgrader["grade_id"] = "renamed"   # renamed (kept its code)
+    tampered.cells.insert(tests[2], copy.deepcopy(tampered.cells[tests[2]]))  # duplicated
+    del tampered.cells[tests[3] + 1]                                     # deleted
+    tampered.cells.insert(3, nbformat.v4.new_code_cell("helper = 1"))    # added by the student
+    rebuilt = _rebuilt(tampered)
+    expected = _cells(good)
+    expected.insert(3, ("code", "helper = 1", None))
+    assert _cells(rebuilt) == expected
+
+
+def test_stripped_and_shuffled_notebook_finds_each_answer():
+    good = student_submission(A)
+    stripped = copy.deepcopy(good)
+    for cell in stripped.cells:
+        cell.metadata = {}
+    assert _cells(_rebuilt(stripped)) == _cells(good)
+    shuffled = copy.deepcopy(good)
+    random.Random(0).shuffle(shuffled.cells)
+    assert _cells(_rebuilt(shuffled)) == _cells(good)
+
+
+def test_colab_save_is_read_without_ids_or_language():
+    colab = json.loads(nbformat.writes(student_submission(A)))
+    colab["nbformat_minor"] = 0
+    colab["metadata"] = {"colab": {"provenance": []}, "accelerator": "GPU",
+                         "kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    for cell in colab["cells"]:
+        cell.pop("id")
+    rebuilt = _rebuilt(colab)
+    assert _cells(rebuilt) == _cells(student_submission(A))
+    assert rebuilt.metadata.kernelspec.language == "python"
