@@ -42,6 +42,12 @@ def dominant_offset(pattern):
     mass = torch.stack([torch.diagonal(pattern, offset=-d, dim1=-2, dim2=-1).sum() for d in range(seq)])
     return int(mass.argmax())
 """, "test_dominant_offset"),
+    "06_ablation": ("mean_ablate_head", """
+def mean_ablate_head(z, hook, head):
+    # averages over positions instead of over the batch
+    z[:, :, head] = z[:, :, head].mean(1, keepdim=True)
+    return z
+""", "test_mean_ablate_head"),
 }
 
 
@@ -292,6 +298,63 @@ def dominant_offset(pattern):
         for k in range(q + 1):
             mass[q - k] += float(flat[:, q, k].sum())
     return -max(range(seq), key=lambda d: mass[d])
+""",
+    },
+    "06_ablation": {
+        "zero_ablate_head": """
+def zero_ablate_head(z, hook, head):
+    keep = torch.ones(z.shape[2], device=z.device)
+    keep[head] = 0.0
+    return z * keep[None, None, :, None]
+""",
+        "mean_ablate_head": """
+def mean_ablate_head(z, hook, head):
+    out = z.clone()
+    out[:, :, head, :] = z[:, :, head, :].sum(0) / z.shape[0]
+    return out
+""",
+        "ablated_second_half_loss": """
+from transformer_lens.utilities import get_act_name
+
+def ablated_second_half_loss(model, tokens, layer, head, method="zero"):
+    if method == "zero":
+        fn = lambda z, hook: zero_ablate_head(z, hook, head)
+    elif method == "mean":
+        fn = lambda z, hook: mean_ablate_head(z, hook, head)
+    else:
+        raise ValueError(method)
+    logits = model.run_with_hooks(tokens, fwd_hooks=[(get_act_name("z", layer), fn)])
+    half = tokens.shape[1] // 2
+    return float(F.cross_entropy(logits[:, half:-1].reshape(-1, logits.shape[-1]), tokens[:, half + 1:].reshape(-1)))
+""",
+        "ablation_table": """
+def ablation_table(model, tokens, half_len, method="zero"):
+    logits = model(tokens)
+    clean = F.cross_entropy(logits[:, half_len:-1].transpose(1, 2), tokens[:, half_len + 1:]).item()
+    table = torch.zeros(model.cfg.n_layers, model.cfg.n_heads)
+    for layer in range(model.cfg.n_layers):
+        for head in range(model.cfg.n_heads):
+            table[layer, head] = ablated_second_half_loss(model, tokens, layer, head, method) - clean
+    return table
+""",
+        "verify_induction_head": """
+def verify_induction_head(model, layer, head, half_len):
+    device = next(model.parameters()).device
+    toks = periodic_tokens(64, half_len, 2 * half_len, generator=torch.Generator().manual_seed(0)).to(device)
+    patterns = []
+    keep = lambda pattern, hook: patterns.append(pattern[:, head].clone())
+    logits = model.run_with_hooks(toks, fwd_hooks=[(f"blocks.{layer}.attn.hook_pattern", keep)])
+    queries = torch.arange(half_len, 2 * half_len)
+    attention = float(patterns[0][:, queries, queries - half_len + 1].mean())
+    def halves(lg):
+        losses = per_token_loss(lg, toks)
+        return losses[:, :half_len].mean(), losses[:, half_len:].mean()
+    first, second = halves(logits)
+    ablate = lambda z, hook: zero_ablate_head(z, hook, head)
+    first_ablated, second_ablated = halves(model.run_with_hooks(toks, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", ablate)]))
+    increase, first_increase = float(second_ablated - second), float(first_ablated - first)
+    return {"attention": attention, "loss_increase": increase, "first_half_increase": first_increase,
+            "is_induction_head": bool(attention >= 0.4 and increase >= 0.1 and increase > first_increase)}
 """,
     },
 }
