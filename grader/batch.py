@@ -33,6 +33,7 @@ class Outcome:
     grade: NotebookGrade | None = None
     error: str | None = None
     seconds: float = 0.0
+    first_error: str | None = None  # the notebook's first error, any cell: for the environment check
 
 
 class BrokenEnvironment(RuntimeError):
@@ -59,11 +60,26 @@ def _grade(submission: Submission) -> Outcome:
         nbformat.write(notebook, str(path))
         grade = _course.autograde(path, _WORKER_STUDENT, submission.assignment)
     except Exception as error:  # any failure is this file's, reported, never the batch's
-        message = str(error).strip().splitlines()
-        return Outcome(submission, error=f"{type(error).__name__}: {message[0] if message else ''}"[:300],
+        # First and last lines: what failed, and (from nbgrader's log) why.
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [""]
+        why = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+        return Outcome(submission, error=f"{type(error).__name__}: {why}"[:400],
                        seconds=time.perf_counter() - start)
     grade.student = submission.student
-    return Outcome(submission, grade=grade, seconds=time.perf_counter() - start)
+    graded = _course.root / "autograded" / _WORKER_STUDENT / submission.assignment
+    return Outcome(submission, grade=grade, seconds=time.perf_counter() - start,
+                   first_error=None if grade.auto_score == grade.auto_max
+                   else _first_error(graded / f"{submission.assignment}.ipynb"))
+
+
+def _first_error(graded: Path) -> str | None:
+    if not graded.exists():
+        return None
+    for cell in nbformat.read(str(graded), as_version=4).cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return f"{output.ename}: {output.evalue}"[:300]
+    return None
 
 
 def solved_submission(assignment: str) -> Submission:
@@ -134,9 +150,8 @@ class Batch:
             if grade is None:
                 problems.append(f"{name}: could not grade the solutions ({outcome.error})")
             elif grade.auto_score != grade.auto_max:
-                why = "; ".join(f"{cell}: {message}" for cell, message in sorted(grade.failures.items()))
                 problems.append(f"{name}: the solutions scored {grade.auto_score:g}/{grade.auto_max:g}"
-                                + (f" ({why[:400]})" if why else ""))
+                                + (f"; first error: {outcome.first_error}" if outcome.first_error else ""))
         if problems:
             raise BrokenEnvironment(
                 "the grading environment is broken: the solutions do not score full marks, so "

@@ -203,14 +203,15 @@ def normalise(data: bytes, assignment: str, release_dir: Path = RELEASE) -> nbfo
         signature = _signature(_text(cell))
         candidates = [s for s in free if student[s].get("cell_type") == cell.cell_type
                       and signature and signature in _text(student[s])]
-        if not candidates:  # by place: after the student cell matching the release cell before
-            before = [s for s, m in enumerate(match) if m is not None and m < r]
-            after = [s for s, m in enumerate(match) if m is not None and m > r]
-            low, high = (max(before) if before else -1), (min(after) if after else len(student))
-            candidates = [s for s in free if low < s < high
-                          and student[s].get("cell_type") == cell.cell_type]
         if candidates:
-            s = candidates[-1] if signature else candidates[0]
+            s = candidates[-1]
+        else:  # by place: the nearest (within 3 cells) to where the release cell before it went
+            before = [(m, s) for s, m in enumerate(match) if m is not None and m < r]
+            anchor = max(before)[1] if before else -1
+            near = [s for s in free if abs(s - anchor) <= 3
+                    and student[s].get("cell_type") == cell.cell_type]
+            s = min(near, key=lambda s: (abs(s - anchor), s < anchor), default=None)
+        if s is not None:
             answers[r] = s
             free.remove(s)
 
