@@ -115,10 +115,18 @@ class Course:
         # Whatever the notebook saves goes to a scratch folder, not the grader's home.
         scratch = self.root / "scratch" / student
         scratch.mkdir(parents=True, exist_ok=True)
+        # Student code runs in forks of the kernel (grader/sandbox.py): they may not read
+        # the course folder, and the kernel keeps no input history (it holds hidden tests).
+        self.api.config.SandboxStudentCode.protected = [str(self.root)]
+        ipython = self.root / "ipython"
+        (ipython / "profile_default").mkdir(parents=True, exist_ok=True)
+        (ipython / "profile_default" / "ipython_kernel_config.py").write_text(
+            "c.HistoryManager.enabled = False\n")
+        path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         # One torch thread: with its default thread pool, torch slows down about 18x on
         # a 2-core machine when another process is busy (OpenMP threads spin and fight).
         with mock.patch.dict(os.environ, INDUCTION_CIRCUITS_HOME=str(scratch), MPLBACKEND="Agg",
-                             OMP_NUM_THREADS="1"):
+                             OMP_NUM_THREADS="1", PYTHONPATH=path, IPYTHONDIR=str(ipython)):
             result = self.api.autograde(assignment, student, force=True, create=True)
         self._check(result, f"autograde {assignment} for {student}")
         grade = self.grades(student, assignment)

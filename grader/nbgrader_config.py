@@ -4,10 +4,27 @@
 nbgrader by hand from a course folder (``grader/course`` by default) with
 ``--config grader/nbgrader_config.py`` behaves the same way.
 """
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for `grader.sandbox`
+
+from nbgrader.converters import Autograde  # noqa: E402
+from nbgrader.preprocessors import Execute  # noqa: E402
+
+from grader.sandbox import RestoreStudentCode, SandboxStudentCode  # noqa: E402
+
 c = get_config()  # noqa: F821  (nbgrader provides it)
 
 c.CourseDirectory.course_id = "induction-circuits"
-# Per cell: nothing in a notebook legitimately runs longer (training is cut
+# Student code never runs in the grading kernel: each student cell becomes a stand-in
+# that runs it in a locked-down fork (grader/sandbox.py), and gets its source back after.
+steps = Autograde.class_traits()["autograde_preprocessors"].default()
+at = steps.index(Execute)
+c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, Execute, RestoreStudentCode] + steps[at + 1:]
+# Per call of student code (a stuck call fails that call; the cell goes on)...
+c.SandboxStudentCode.timeout = 60
+# ...and per cell: nothing in a notebook legitimately runs longer (training is cut
 # short under nbgrader), and an endless loop must not hold up the class.
 c.Execute.timeout = 180
 # torch and tqdm warnings go to stderr, and nbgrader scores a graded cell with

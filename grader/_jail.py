@@ -1,0 +1,93 @@
+"""Locks a forked child down before it runs student code (never used in the trusted kernel).
+
+An audit hook (which nothing can remove once added) refuses processes, sockets,
+ctypes, writes outside the child's scratch folder, reads of the course and repository
+(sources, hidden tests, the gradebook, other students' work), and the introspection
+that reaches the trusted kernel's frames. Resource limits bound memory, CPU time and
+file sizes.
+"""
+from __future__ import annotations
+
+import os
+import re
+import resource
+import signal
+import sys
+
+DENIED = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+          "os.forkpty", "os.kill", "os.killpg", "signal.pthread_kill", "socket.", "ctypes.",
+          "sys.addaudithook", "sys._current_frames", "gc.get_objects", "gc.get_referrers",
+          "gc.get_referents", "sqlite3.", "resource.setrlimit", "resource.prlimit", "os.setuid",
+          "os.chroot", "_posixsubprocess")
+WRITES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link",
+          "os.symlink", "os.truncate", "os.utime", "os.removexattr", "os.setxattr")
+LISTINGS = ("os.listdir", "os.scandir")
+PROC = re.compile(r"^/proc/[^/]+/(mem|environ|fd|fdinfo|map_files|maps|root|cwd|task|exe)(/|$)")
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+class Rules:
+    def __init__(self, scratch: str, protected: list[str], readable: list[str]):
+        self.scratch = os.path.realpath(scratch)
+        self.protected = [os.path.realpath(p) for p in protected]
+        self.readable = [os.path.realpath(p) for p in readable]
+
+    @staticmethod
+    def _under(path: str, root: str) -> int:
+        """Length of ``root`` if ``path`` is inside it, else -1: the longest match wins."""
+        return len(root) if path == root or path.startswith(root.rstrip("/") + "/") else -1
+
+    def may_read(self, path: str) -> bool:
+        if PROC.match(path):
+            return False
+        deny = max((self._under(path, root) for root in self.protected), default=-1)
+        allow = max((self._under(path, root) for root in self.readable + [self.scratch]), default=-1)
+        return deny < 0 or allow > deny
+
+    def may_write(self, path: str) -> bool:
+        return path == os.devnull or self._under(path, self.scratch) >= 0
+
+
+def _path(value) -> str | None:
+    if isinstance(value, int):
+        return None  # an already open descriptor: only the child's own pipes are left open
+    return os.path.realpath(os.fsdecode(value))
+
+
+def install(rules: Rules, memory_bytes: int, cpu_seconds: int) -> None:
+    """Call from the child's main thread (signal handlers can only be set there)."""
+    _limits(memory_bytes, cpu_seconds)
+    # Path checks use os.path.realpath, which itself audits nothing: no recursion.
+
+    def hook(event: str, args: tuple) -> None:
+        if event.startswith(DENIED):
+            raise PermissionError(f"graded code may not use {event}")
+        if event == "open":
+            path, mode, flags = args
+            path = _path(path)
+            if path is None:
+                return
+            writes = bool(mode and set(str(mode)) & set("wax+")) or bool((flags or 0) & WRITE_FLAGS)
+            if writes and not rules.may_write(path) or not writes and not rules.may_read(path):
+                raise PermissionError(f"graded code may not {'write' if writes else 'read'} {path}")
+        elif event in WRITES:
+            for value in args[:2] if event in ("os.rename", "os.link", "os.symlink") else args[:1]:
+                path = _path(value)
+                if path is not None and not rules.may_write(path):
+                    raise PermissionError(f"graded code may not change {path}")
+        elif event in LISTINGS and args and args[0] is not None:
+            path = _path(args[0])
+            if path is not None and not rules.may_read(path):
+                raise PermissionError(f"graded code may not list {path}")
+
+    sys.addaudithook(hook)
+
+
+def _limits(memory_bytes: int, cpu_seconds: int) -> None:
+    with open("/proc/self/status") as status:  # torch has mapped a lot already: allow on top of it
+        mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + memory_bytes, mapped + memory_bytes))
+    used = int(resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_SELF).ru_stime)
+    resource.setrlimit(resource.RLIMIT_CPU, (used + cpu_seconds, used + cpu_seconds + 1))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails to write; no kill
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))

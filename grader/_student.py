@@ -1,0 +1,496 @@
+"""Student code in the grading kernel, kept out of it (imported by the kernel, never by students).
+
+Under grading, ``grader.sandbox`` replaces each student-written cell with a call to
+``student_cell``. This kernel only parses the code. The names it defines are bound to
+``StudentFunction`` stand-ins (functions, classes, other callables) or to values
+computed by running the cell in a forked child and carried back as plain data
+(``grader._wire``). Calling a stand-in forks the kernel; the child locks itself down
+(``grader._jail``), re-creates the student's functions from their sources, calls the
+real one on the (forked) arguments and sends back the result and what it changed in
+place. Nothing the child does can reach this process except that data.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import io
+import os
+import random
+import re
+import selectors
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from . import _jail, _wire
+
+CONFIG = {"timeout": 60.0, "memory": 4 << 30, "output": 10_000, "message": 1_000,
+          "protected": [], "readable": [], "hidden": []}
+REPLAYABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+HISTORY = re.compile(r"_i+\d*|_+\d*|_[iod]h|In|Out")
+MAX_RESULT = 2 << 30
+_IN_CHILD = False
+_REALIZED: dict = {}  # in a child: (cell, name) -> the student's real object
+
+
+class SandboxError(RuntimeError):
+    """Student code crashed, ran out of time or memory, or returned something unreadable."""
+
+
+@dataclass
+class _Cell:
+    key: int
+    full: object  # the whole cell, compiled
+    replay: object  # its def, class and import statements only, compiled
+    names: set = field(default_factory=set)  # names bound to stand-ins
+    runs_all: bool = False  # a stand-in needs the whole cell run (e.g. f = make_f())
+
+
+_CELLS: list[_Cell] = []
+
+
+class StudentFunction:
+    """Stands in for a student's callable; calling it runs the real one in a sandbox."""
+
+    def __init__(self, key: tuple, name: str, namespace: dict):
+        self._key, self._namespace = key, namespace
+        self.__name__ = self.__qualname__ = name
+
+    def __call__(self, *args, **kwargs):
+        if _IN_CHILD:
+            if self._key not in _REALIZED:
+                raise NameError(f"{self.__name__} could not be defined")
+            return _REALIZED[self._key](*args, **kwargs)
+        return _call(self, args, kwargs)
+
+    def __repr__(self):
+        return f"<{self.__name__}: student code, run sandboxed>"
+
+
+def student_cell(namespace: dict, source: str, config: dict) -> None:
+    """Stand in for one student cell: parse it here, run it only in a child."""
+    CONFIG.update(config)
+    shell = _shell()
+    if shell is not None:
+        source = shell.transform_cell(source)  # %magics and !commands become plain calls
+    filename = f"<student cell {len(_CELLS) + 1}>"
+    tree = ast.parse(source, filename)  # a syntax error fails this cell, as it would unsandboxed
+    replay = [s for s in tree.body if isinstance(s, REPLAYABLE) and not _star_import(s)]
+    other = [s for s in tree.body if s not in replay]
+    rebound = _bound(other)
+    replayed = _bound(replay) - rebound  # bound here by def, class and import alone
+    cell = _Cell(len(_CELLS), compile(tree, filename, "exec"),
+                 compile(ast.Module(replay, []), filename, "exec"))
+    _CELLS.append(cell)
+    for statement in replay:
+        for name in _bound([statement]) & replayed:
+            if isinstance(statement, (ast.Import, ast.ImportFrom)):
+                _bind_import(namespace, statement, name)
+            else:
+                _stand_in(namespace, cell, name)
+    if not other:
+        return
+    outcome = _fork(lambda: _run_cell(namespace, cell), "this cell")
+    for name, node in outcome.get("values", {}).items():
+        if name in replayed:
+            continue
+        if node[0] == "callable":
+            _stand_in(namespace, cell, name)
+            cell.runs_all = True  # made by running code (f = make_f()): replaying defs is not enough
+        elif node[0] == "undecodable":
+            print(f"(grader: {name} stays inside the sandbox: {node[1]})")
+        else:
+            try:
+                namespace[name] = _wire.decode(node)
+            except _wire.Undecodable as error:
+                print(f"(grader: {name} stays inside the sandbox: {error})")
+    if outcome.get("error"):
+        raise _exception(*outcome["error"])
+
+
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def _star_import(statement) -> bool:
+    return isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names)
+
+
+def _bound(statements) -> set:
+    """Names the statements bind at top level (not inside the functions they define)."""
+    names, todo = set(), list(statements)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            todo.extend(node.decorator_list)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.Lambda):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _stand_in(namespace: dict, cell: _Cell, name: str) -> None:
+    cell.names.add(name)
+    namespace[name] = StudentFunction((cell.key, name), name, namespace)
+
+
+def _bind_import(namespace: dict, statement, name: str) -> None:
+    """Bind library modules and objects the kernel already loaded; import nothing new here."""
+    for alias in statement.names:
+        if (alias.asname or alias.name).split(".")[0] != name:
+            continue
+        if isinstance(statement, ast.Import):
+            module = alias.name if alias.asname else name
+            if module in sys.modules:
+                namespace[name] = sys.modules[module]
+        elif statement.level == 0 and statement.module in sys.modules:
+            if alias.name in vars(sys.modules[statement.module]):
+                namespace[name] = vars(sys.modules[statement.module])[alias.name]
+
+
+# ---------------------------------------------------------------- parent side of a call
+
+def _call(function: StudentFunction, args: tuple, kwargs: dict):
+    named = {**dict(enumerate(args)), **kwargs}
+    outcome = _fork(lambda: _run_call(function, args, kwargs, named), function.__name__)
+    if outcome.get("error"):
+        raise _exception(*outcome["error"])
+    _apply(named, outcome["changes"])
+    _set_rng(outcome["rng"])
+    try:
+        return _wire.decode(outcome["result"], named)
+    except (_wire.Undecodable, TypeError, ValueError) as error:
+        raise SandboxError(f"{function.__name__} returned something the grader cannot read: {error}") from None
+
+
+def _apply(named: dict, changes: dict) -> None:
+    """Copy what the call changed in its arguments into this kernel's objects."""
+    with torch.no_grad():
+        for key, (kind, *data) in changes.items():
+            arg = named[key]
+            if kind == "tensor":
+                arg.copy_(_wire.decode(data[0]))
+            elif kind == "generator":
+                arg.set_state(data[0])
+            elif kind == "optimizer":
+                arg.load_state_dict(_wire.decode(data[0]))
+            elif kind == "module":
+                params, buffers = dict(arg.named_parameters()), dict(arg.named_buffers())
+                for name, (value, grad) in data[0].items():
+                    params[name].copy_(value)
+                    params[name].grad = grad
+                for name, value in data[1].items():
+                    buffers[name].copy_(value)
+
+
+def _set_rng(states: dict) -> None:
+    if "torch" in states:
+        torch.set_rng_state(states["torch"])
+    if "random" in states:
+        random.setstate(_wire.decode(states["random"]))
+    if "numpy" in states:
+        sys.modules["numpy"].random.set_state(_wire.decode(states["numpy"]))
+
+
+def _exception(kind: str, message: str) -> BaseException:
+    cls = getattr(builtins, kind, None)
+    if (isinstance(cls, type) and issubclass(cls, Exception)
+            and cls.__module__ == "builtins" and kind not in ("SystemExit", "KeyboardInterrupt")):
+        try:
+            return cls(message)
+        except TypeError:
+            pass
+    return RuntimeError(f"{kind}: {message}")
+
+
+def _fork(job, what: str) -> dict:
+    """Run ``job`` in a locked-down fork of this kernel and return its decoded payload."""
+    timeout = float(CONFIG["timeout"])
+    result_r, result_w = os.pipe()
+    output_r, output_w = os.pipe()
+    scratch = tempfile.mkdtemp(prefix="grader-sandbox-")
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid == 0:  # the child never returns into the kernel's code
+        try:
+            _child(job, result_w, output_w, scratch)
+        finally:
+            os._exit(0)
+    os.close(result_w)
+    os.close(output_w)
+    try:
+        data, output, timed_out = _collect(result_r, output_r, time.monotonic() + timeout)
+        status = _reap(pid, timed_out or bool(data))
+    finally:
+        os.close(result_r)
+        os.close(output_r)
+        shutil.rmtree(scratch, ignore_errors=True)
+    limit = int(CONFIG["output"])
+    if output:
+        text = output[:limit].decode(errors="replace")
+        sys.stdout.write(text + (f"\n... (output cut at {limit} bytes)\n" if len(output) > limit else ""))
+    if timed_out:
+        raise TimeoutError(f"{what} did not finish within {timeout:g} s")
+    if not data:
+        raise SandboxError(f"{what} stopped the process before returning ({_describe(status)})")
+    try:
+        return _wire.loads(data)
+    except Exception:
+        raise SandboxError(f"{what} returned something the grader cannot read") from None
+
+
+def _collect(result_r: int, output_r: int, deadline: float) -> tuple[bytes, bytes, bool]:
+    """Read the result and (capped) output until both pipes close or time runs out."""
+    chunks, output, size = [], bytearray(), 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(result_r, selectors.EVENT_READ)
+        selector.register(output_r, selectors.EVENT_READ)
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return b"", bytes(output), True
+            for key, _ in selector.select(remaining):
+                chunk = os.read(key.fd, 1 << 20)
+                if not chunk:
+                    selector.unregister(key.fd)
+                elif key.fd == output_r:
+                    if len(output) <= int(CONFIG["output"]):
+                        output += chunk
+                else:
+                    size += len(chunk)
+                    if size > MAX_RESULT:
+                        return b"", bytes(output), False
+                    chunks.append(chunk)
+    return b"".join(chunks), bytes(output), False
+
+
+_DYING: list[int] = []  # killed children not yet reaped
+
+
+def _reap(pid: int, done: bool) -> int:
+    """The child's exit status; 0 if it was ``done`` (answered, or out of time): then it is
+    killed and reaped later, as tearing down a fork of a large kernel takes tens of ms."""
+    for dying in list(_DYING):
+        if os.waitpid(dying, os.WNOHANG)[0]:
+            _DYING.remove(dying)
+    if not done:
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            finished, status = os.waitpid(pid, os.WNOHANG)
+            if finished:
+                return status
+            time.sleep(0.005)
+    os.kill(pid, signal.SIGKILL)
+    if done:
+        _DYING.append(pid)
+        return 0
+    return os.waitpid(pid, 0)[1]
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        why = {signal.SIGKILL: "killed: out of memory or time?", signal.SIGXCPU: "out of CPU time",
+               signal.SIGSEGV: "segmentation fault"}.get(sig, signal.Signals(sig).name)
+        return f"signal {sig}, {why}"
+    return f"it exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+# ---------------------------------------------------------------- the child
+
+def _child(job, result_w: int, output_w: int, scratch: str) -> None:
+    global _IN_CHILD
+    _IN_CHILD = True
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(output_w, 1)
+    os.dup2(output_w, 2)
+    # Only the result pipe stays open: not the kernel's sockets, nor any file it holds.
+    os.closerange(3, result_w)
+    os.closerange(result_w + 1, os.sysconf("SC_OPEN_MAX"))
+    stream = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors="replace")
+    sys.stdout = sys.stderr = stream
+    os.environ["TMPDIR"] = tempfile.tempdir = scratch
+    payload = {}
+
+    def run():
+        # A fresh thread: student code cannot walk up into the trusted kernel's frames.
+        try:
+            payload["data"] = _wire.dumps(job())
+        except BaseException as error:  # noqa: BLE001  (student code may raise anything)
+            payload["data"] = _wire.dumps({"error": _describe_error(error)})
+
+    try:
+        _jail.install(_jail.Rules(scratch, CONFIG["protected"], CONFIG["readable"]),
+                      int(CONFIG["memory"]), int(CONFIG["timeout"]) + 5)
+    except BaseException as error:  # noqa: BLE001
+        payload["data"] = _wire.dumps({"error": _describe_error(error)})
+        run = None
+    thread = threading.Thread(target=run or (lambda: None), daemon=True)
+    thread.start()
+    thread.join()
+    stream.flush()
+    data = memoryview(payload.get("data", b""))
+    while data:
+        data = data[os.write(result_w, data):]
+    os.close(result_w)
+
+
+def _describe_error(error: BaseException) -> tuple[str, str]:
+    try:
+        message = str(error)
+    except Exception:  # noqa: BLE001
+        message = "(the exception's message could not be shown)"
+    limit = int(CONFIG["message"])
+    if len(message) > limit:
+        message = message[:limit] + f"... ({len(message) - limit} more characters)"
+    return type(error).__name__, message
+
+
+def _scrub(namespace: dict) -> None:
+    """Forget, in this child only, what student code must not see: hidden tests' names,
+    and the cell history (which holds the hidden tests' source)."""
+    for name in list(namespace):
+        if name in CONFIG["hidden"] or HISTORY.fullmatch(name):
+            del namespace[name]
+    shell = _shell()
+    if shell is not None:
+        history = shell.history_manager
+        history.input_hist_parsed[:] = []
+        history.input_hist_raw[:] = []
+        history.output_hist.clear()
+    import linecache
+    for name in [n for n in linecache.cache if not os.path.isabs(n) or "ipykernel" in n]:
+        del linecache.cache[name]
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            delattr(sys, name)
+
+
+def _realize(namespace: dict, cells: list[_Cell]) -> None:
+    """Re-create the student's functions from their sources in this child's namespace.
+
+    Whatever this kernel bound deliberately (a hidden test's reference version of a
+    prerequisite, say) stays bound: only stand-ins are replaced by the real objects.
+    """
+    _scrub(namespace)
+    trusted = dict(namespace)
+    quiet = sys.stdout
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+    try:
+        for cell in cells:
+            try:
+                exec(cell.full if cell.runs_all else cell.replay, namespace)
+            except Exception:  # noqa: BLE001  (the notebook run showed this error already)
+                pass
+            for name in cell.names:
+                if name in namespace and not isinstance(namespace[name], StudentFunction):
+                    _REALIZED[(cell.key, name)] = namespace[name]
+    finally:
+        sys.stdout = sys.stderr = quiet
+    for name, value in trusted.items():
+        namespace[name] = _REALIZED.get(value._key, value) if isinstance(value, StudentFunction) else value
+
+
+def _run_cell(namespace: dict, cell: _Cell) -> dict:
+    _realize(namespace, _CELLS[:cell.key])
+    before = dict(namespace)
+    error = None
+    try:
+        exec(cell.full, namespace)
+    except BaseException as exc:  # noqa: BLE001
+        error = _describe_error(exc)
+    values = {}
+    for name, value in namespace.items():
+        if name.startswith("__") or before.get(name, _run_cell) is value:
+            continue
+        try:
+            values[name] = _wire.encode(value)
+        except _wire.Undecodable as exc:
+            values[name] = ("undecodable", str(exc))
+    return {"values": values, "error": error}
+
+
+def _run_call(function: StudentFunction, args: tuple, kwargs: dict, named: dict) -> dict:
+    _realize(function._namespace, _CELLS)
+    if function._key not in _REALIZED:
+        raise NameError(f"{function.__name__} could not be defined (see the error in its cell)")
+    versions, rng = _versions(named), _rng()
+    result = _REALIZED[function._key](*args, **kwargs)
+    return {"result": _wire.encode(result, named), "changes": _changes(named, versions),
+            "rng": _rng(since=rng), "error": None}
+
+
+def _tensors(module) -> dict:
+    return {("p", n): p for n, p in module.named_parameters()} | {("b", n): b for n, b in module.named_buffers()}
+
+
+def _state(tensor):
+    grad = tensor.grad
+    return (id(tensor), tensor._version, id(grad), None if grad is None else grad._version)
+
+
+def _versions(named: dict) -> dict:
+    versions = {}
+    for key, arg in named.items():
+        if isinstance(arg, torch.Tensor):
+            versions[key] = arg._version
+        elif isinstance(arg, torch.nn.Module):
+            versions[key] = {k: _state(t) for k, t in _tensors(arg).items()}
+    return versions
+
+
+def _changes(named: dict, versions: dict) -> dict:
+    """What the call changed in its arguments, in place: the caller sees it too."""
+    changes = {}
+    for key, arg in named.items():
+        if isinstance(arg, torch.Tensor) and arg._version != versions[key]:
+            changes[key] = ("tensor", _wire.encode(arg))
+        elif isinstance(arg, torch.nn.Module):
+            changed = {k: t for k, t in _tensors(arg).items() if versions[key].get(k) != _state(t)}
+            if changed:
+                params = {n: (t.detach().clone(), None if t.grad is None else t.grad.detach().clone())
+                          for (kind, n), t in changed.items() if kind == "p"}
+                buffers = {n: t.detach().clone() for (kind, n), t in changed.items() if kind == "b"}
+                changes[key] = ("module", params, buffers)
+        elif isinstance(arg, torch.optim.Optimizer):
+            changes[key] = ("optimizer", _wire.encode(arg.state_dict()))
+        elif isinstance(arg, torch.Generator):
+            changes[key] = ("generator", arg.get_state())
+    return changes
+
+
+def _rng(since: dict | None = None) -> dict:
+    """The global random states (only those changed ``since``): the caller's advance too."""
+    states = {"torch": torch.get_rng_state(), "random": random.getstate()}
+    if "numpy" in sys.modules:
+        states["numpy"] = sys.modules["numpy"].random.get_state(legacy=False)
+    if since is None:
+        return states
+    return {k: v if k == "torch" else _wire.encode(v) for k, v in states.items() if not _same(v, since[k])}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if type(a).__module__ == "numpy":
+        return bool((a == b).all())
+    return a == b
