@@ -103,13 +103,11 @@ def student_cell(namespace: dict, source: str, config: dict) -> None:
         if node[0] == "callable":
             _stand_in(namespace, cell, name)
             cell.runs_all = True  # made by running code (f = make_f()): replaying defs is not enough
-        elif node[0] == "undecodable":
-            print(f"(grader: {name} stays inside the sandbox: {node[1]})")
         else:
             try:
                 namespace[name] = _wire.decode(node)
-            except _wire.Undecodable as error:
-                print(f"(grader: {name} stays inside the sandbox: {error})")
+            except _wire.Undecodable:
+                cell.runs_all = True  # kept inside: student functions get it by re-running the cell
     if outcome.get("error"):
         raise _exception(*outcome["error"])
 
@@ -422,8 +420,8 @@ def _run_cell(namespace: dict, cell: _Cell) -> dict:
             continue
         try:
             values[name] = _wire.encode(value)
-        except _wire.Undecodable as exc:
-            values[name] = ("undecodable", str(exc))
+        except _wire.Undecodable:
+            values[name] = ("undecodable",)
     return {"values": values, "error": error}
 
 
@@ -433,8 +431,11 @@ def _run_call(function: StudentFunction, args: tuple, kwargs: dict, named: dict)
         raise NameError(f"{function.__name__} could not be defined (see the error in its cell)")
     versions, rng = _versions(named), _rng()
     result = _REALIZED[function._key](*args, **kwargs)
-    return {"result": _wire.encode(result, named), "changes": _changes(named, versions),
-            "rng": _rng(since=rng), "error": None}
+    try:
+        encoded = _wire.encode(result, named)
+    except _wire.Undecodable as error:
+        raise TypeError(f"{function.__name__}: {error}") from None
+    return {"result": encoded, "changes": _changes(named, versions), "rng": _rng(since=rng), "error": None}
 
 
 def _tensors(module) -> dict:

@@ -13,6 +13,8 @@ import types
 
 import torch
 
+from . import _figures
+
 PLAIN = (type(None), bool, int, float, str, bytes)
 MAX_DEPTH = 50
 
@@ -118,10 +120,8 @@ def encode(value, args: dict | None = None, depth: int = 0):
     if kind == "FactoredMatrix":
         return ("factored", value.A.detach().clone(), value.B.detach().clone())
     if kind == "Figure":
-        from . import _figures
         return ("figure", _figures.summarise(value))
     if kind == "Axes" or kind == "AxesSubplot":
-        from . import _figures
         return ("axes", _figures.summarise(value.figure), value.figure.axes.index(value))
     if callable(value):
         return ("callable",)
@@ -170,7 +170,6 @@ def decode(node, args: dict | None = None):
         from transformer_lens.FactoredMatrix import FactoredMatrix
         return FactoredMatrix(node[1], node[2])
     if tag in ("figure", "axes"):
-        from . import _figures
         figure = _figures.rebuild(node[1])
         return figure if tag == "figure" else figure.axes[node[2]]
     raise Undecodable(f"unknown result tag {tag!r}")

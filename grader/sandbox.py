@@ -58,7 +58,7 @@ class SandboxStudentCode(NbGraderPreprocessor):
         settings = {"timeout": self.timeout, "memory": self.memory,
                     "hidden": hidden_names([text for _, kind, _, text in cells if kind == "code"]),
                     "protected": self._protected(info["db_url"], resources),
-                    "readable": [str(REPO / "utils"), sys.prefix, sys.base_prefix]}
+                    "readable": [str(REPO / "utils"), str(REPO / "grader"), sys.prefix, sys.base_prefix]}
         for cell in nb.cells:
             if cell.cell_type != "code":
                 continue

@@ -1,0 +1,265 @@
+"""Student code cannot decide its own grade: it runs only in locked-down forks.
+
+The first tests drive the kernel-side runtime (``grader._student``) directly in this
+process, as the grading kernel would; the last ones grade tampering submissions of
+the real notebooks through ``Course.autograde`` and assert every cell's score.
+"""
+import hashlib
+import math
+import os
+import sys
+import time
+
+import nbformat
+import numpy
+import pytest
+import torch
+
+from grader import _student
+from grader.course import Course, assignments
+from nbtools import SOLUTIONS, auto_graded_points, read, student_submission
+
+LIMITS = {"timeout": 5, "memory": 1 << 30, "protected": [str(SOLUTIONS.parent)],
+          "readable": [str(SOLUTIONS.parent / "utils"), sys.prefix, sys.base_prefix],
+          "hidden": ["_secret_reference"]}
+
+
+@pytest.fixture
+def ns(monkeypatch):
+    """A fresh notebook namespace with the runtime's per-notebook state reset."""
+    monkeypatch.setattr(_student, "_CELLS", [])
+    monkeypatch.setattr(_student, "CONFIG", dict(_student.CONFIG))
+    return {"torch": torch, "math": math, "numpy": numpy, "__builtins__": __builtins__}
+
+
+def cell(namespace, source):
+    _student.student_cell(namespace, source, LIMITS)
+
+
+def test_functions_become_stand_ins_and_values_come_back(ns):
+    cell(ns, "import math\nanswer = 'b'\nscale = torch.arange(3.0) * 2\n"
+             "def double(x):\n    return x * scale\nhalve = lambda x: x / 2\n")
+    assert isinstance(ns["double"], _student.StudentFunction)
+    assert isinstance(ns["halve"], _student.StudentFunction)
+    assert ns["answer"] == "b" and torch.equal(ns["scale"], torch.tensor([0.0, 2.0, 4.0]))
+    assert torch.equal(ns["double"](torch.ones(3)), torch.tensor([0.0, 2.0, 4.0]))
+    assert ns["halve"](3) == 1.5
+
+
+def test_tampering_in_student_code_never_reaches_the_kernel(ns):
+    import builtins
+    cell(ns, """
+import builtins, math, sys
+torch.allclose = lambda *a, **k: True
+torch.testing.assert_close = lambda *a, **k: None
+numpy.allclose = lambda *a, **k: True
+math.isclose = lambda *a, **k: True
+builtins.AssertionError = type("Quiet", (Exception,), {})
+__builtins__["__import__"] if isinstance(__builtins__, dict) else None
+sys.excepthook = lambda *a: None
+def wrong(x):
+    torch.allclose = lambda *a, **k: True
+    builtins.print = lambda *a, **k: None
+    return x + 1
+""")
+    assert ns["wrong"](1) == 2
+    assert not torch.allclose(torch.zeros(1), torch.ones(1))
+    assert not numpy.allclose(0, 1) and not math.isclose(0, 1)
+    assert builtins.AssertionError is AssertionError and sys.excepthook is sys.__excepthook__
+    with pytest.raises(AssertionError):
+        torch.testing.assert_close(torch.zeros(1), torch.ones(1))
+
+
+def test_a_binding_the_tests_replaced_stays_replaced(ns):
+    cell(ns, "def loss(x):\n    return 'student'\ndef uses_loss(x):\n    return loss(x)\n")
+    ns["loss"] = lambda x: "reference"  # what a hidden test does before grading uses_loss
+    assert ns["uses_loss"](0) == "reference"
+
+
+def test_in_place_changes_to_arguments_come_back(ns):
+    cell(ns, """
+def zero_head(z, hook, head):
+    z[:, head] = 0.0
+def step(model, optimizer, tokens, generator):
+    torch.randint(0, 5, (3,), generator=generator)
+    loss = model(tokens).pow(2).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+def same(z):
+    return z
+""")
+    z = torch.ones(2, 3)
+    assert ns["zero_head"](z, None, 1) is None and z[:, 1].abs().sum() == 0 and z[:, 0].sum() == 2
+    assert ns["same"](z) is z
+    model = torch.nn.Linear(4, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    generator = torch.Generator().manual_seed(0)
+    before = model.weight.detach().clone()
+    loss = ns["step"](model, optimizer, torch.ones(3, 4), generator)
+    assert isinstance(loss, float) and not torch.equal(model.weight, before)
+    assert model.weight.grad is not None and optimizer.state[model.weight]["step"] == 1
+    assert not torch.equal(generator.get_state(), torch.Generator().manual_seed(0).get_state())
+    ns["step"](model, optimizer, torch.ones(3, 4), generator)
+    assert optimizer.state[model.weight]["step"] == 2
+
+
+def test_global_random_state_advances_as_it_would_unsandboxed(ns):
+    cell(ns, "def draw():\n    return torch.randint(0, 10**9, (1,)).item()\n")
+    assert ns["draw"]() != ns["draw"]()
+
+
+def test_rich_results_are_rebuilt_here(ns):
+    from transformer_lens.FactoredMatrix import FactoredMatrix
+    cell(ns, """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from transformer_lens.FactoredMatrix import FactoredMatrix
+def factored():
+    return FactoredMatrix(torch.eye(3), 2 * torch.eye(3))
+def grid():
+    fig, axes = plt.subplots(1, 2)
+    for i, ax in enumerate(axes):
+        ax.imshow(torch.eye(3) * i, cmap="Blues")
+        ax.set_title(f"L0H{i}")
+    return fig
+def many():
+    return {"scores": numpy.ones(2), "heads": [(0, 1, 0.5)], "n": numpy.int64(3), "size": torch.Size([2])}
+""")
+    matrix = ns["factored"]()
+    assert isinstance(matrix, FactoredMatrix) and torch.equal(matrix.AB, 2 * torch.eye(3))
+    fig = ns["grid"]()
+    assert [ax.get_title() for ax in fig.axes] == ["L0H0", "L0H1"]
+    assert numpy.array_equal(fig.axes[1].images[0].get_array(), numpy.eye(3))
+    assert fig.axes[0].images[0].get_cmap().name == "Blues"
+    result = ns["many"]()
+    assert result["heads"] == [(0, 1, 0.5)] and result["n"] == 3 and result["size"] == torch.Size([2])
+    assert isinstance(result["scores"], numpy.ndarray)
+
+
+def test_exceptions_come_back_as_their_type_with_a_capped_message(ns):
+    cell(ns, """
+class Custom(Exception):
+    pass
+def bad_value():
+    raise ValueError("expected 3, got " + "x" * 100_000)
+def custom():
+    raise Custom("mine")
+def returns_code():
+    return object()
+""")
+    with pytest.raises(ValueError, match="expected 3, got x") as error:
+        ns["bad_value"]()
+    assert len(str(error.value)) < 1_100
+    with pytest.raises(RuntimeError, match="Custom: mine"):
+        ns["custom"]()
+    with pytest.raises(TypeError, match="returns_code: the grader cannot take a object out"):
+        ns["returns_code"]()
+
+
+def test_crashes_loops_and_huge_allocations_fail_only_the_call(ns):
+    cell(ns, """
+import os
+def leave():
+    os._exit(0)
+def spin():
+    while True:
+        pass
+def hog():
+    return bytearray(50 * 10**9)
+def fine():
+    return 1
+""")
+    with pytest.raises(_student.SandboxError, match="stopped the process"):
+        ns["leave"]()
+    start = time.monotonic()
+    with pytest.raises(TimeoutError, match="within 5 s"):
+        ns["spin"]()
+    assert time.monotonic() - start < 8
+    with pytest.raises(MemoryError):
+        ns["hog"]()
+    assert ns["fine"]() == 1
+
+
+def test_a_cell_that_exits_fails_that_cell_only(ns):
+    with pytest.raises(_student.SandboxError):
+        cell(ns, "import os\nos._exit(0)\n")
+    cell(ns, "x = 1\n")
+    assert ns["x"] == 1
+
+
+def test_printed_output_is_relayed_and_capped(ns, capsys):
+    cell(ns, "print('top level')\ndef talk():\n    print('hello')\n    print('y' * 1_000_000)\n")
+    ns["talk"]()
+    out = capsys.readouterr().out
+    assert "top level" in out and "hello" in out and "output cut" in out and len(out) < 20_000
+
+
+def test_no_files_processes_or_sockets(ns, tmp_path):
+    victim = tmp_path / "gradebook.db"
+    victim.write_text("grades")
+    cell(ns, f"""
+import os, socket, subprocess, sqlite3, ctypes
+attempts = {{
+    "write": lambda: open({str(victim)!r}, "a").write("hacked"),
+    "remove": lambda: os.remove({str(victim)!r}),
+    "read solutions": lambda: open({str(SOLUTIONS / "01_logit_lens.ipynb")!r}).read(),
+    "list solutions": lambda: os.listdir({str(SOLUTIONS)!r}),
+    "sqlite": lambda: sqlite3.connect({str(victim)!r}),
+    "system": lambda: os.system("true"),
+    "subprocess": lambda: subprocess.run(["true"]),
+    "fork": lambda: os.fork(),
+    "kill": lambda: os.kill(os.getppid(), 9),
+    "socket": lambda: socket.create_connection(("127.0.0.1", 9)),
+    "ctypes": lambda: ctypes.CDLL(None),
+}}
+def attack():
+    results = {{}}
+    for name, attempt in attempts.items():
+        try:
+            attempt()
+            results[name] = "allowed"
+        except PermissionError:
+            results[name] = "denied"
+    import tempfile
+    with open(os.path.join(tempfile.gettempdir(), "mine.txt"), "w") as handle:
+        results["scratch"] = handle.write("its own scratch folder is fine")
+    return results
+""")
+    assert ns["attack"]() == {**{name: "denied" for name in (
+        "write", "remove", "read solutions", "list solutions", "sqlite", "system", "subprocess",
+        "fork", "kill", "socket", "ctypes")}, "scratch": 30}
+    assert victim.read_text() == "grades"
+
+
+def test_hidden_names_history_and_the_callers_frames_are_out_of_reach(ns):
+    ns["_secret_reference"] = lambda: "reference answer"
+    ns["In"] = ["", "### BEGIN HIDDEN TESTS\nsecret"]
+    cell(ns, """
+import sys, gc
+def snoop():
+    found = []
+    if "_secret_reference" in globals():
+        found.append("reference")
+    if "In" in globals():
+        found.append("history")
+    frame = sys._getframe()
+    while frame is not None:
+        if "expected" in frame.f_locals:
+            found.append("frame")
+        frame = frame.f_back
+    try:
+        gc.get_objects()
+        found.append("gc")
+    except PermissionError:
+        pass
+    return found
+""")
+
+    def hidden_test():
+        expected = 42  # noqa: F841  (what a cheating function would look for)
+        return ns["snoop"]()
+
+    assert hidden_test() == []
