@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 TORCH_ARGS ?=
 
-.PHONY: setup lab test release checkpoints benchmark clean
+.PHONY: setup lab test release checkpoints benchmark benchmark-grading clean
 
 setup: $(VENV)/.installed
 
@@ -33,6 +33,9 @@ checkpoints: setup
 
 benchmark: setup
 	$(BIN)/python benchmarks/bench_training.py
+
+benchmark-grading: setup
+	$(BIN)/python benchmarks/bench_grading.py
 
 clean:
 	rm -rf $(VENV) grader/course
