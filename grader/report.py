@@ -18,6 +18,7 @@ from .course import RELEASE, SOLUTIONS
 from .gradebook import Ledger
 
 PENDING = "pending"  # export value of a written answer that waits for a person
+MESSAGE_CAP = 500    # characters of a failure message shown: a page stays small
 
 
 @dataclass
@@ -106,7 +107,7 @@ def _message(row: Row, hidden: list[str]) -> str:
         return "no answer written" if row.score == 0 else "graded by hand"
     if row.score >= row.max_score:
         return "passed"
-    message = row.message or "failed"
+    message = (row.message or "failed")[:MESSAGE_CAP]
     if any(line in message for line in hidden) or "Traceback" in message:
         return "failed (the error message quotes the hidden tests, so it is not shown)"
     return message
