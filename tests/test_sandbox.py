@@ -263,3 +263,168 @@ def snoop():
         return ns["snoop"]()
 
     assert hidden_test() == []
+
+
+# ---------------------------------------------------------------- real notebooks, graded
+
+# Comparisons, builtins and the IPython shell tampered with, around answers whose shapes
+# are right and whose values are wrong: unsandboxed, these score full marks.
+RIGGED = {
+    "residual_stack": """
+import builtins, math, numpy, torch
+torch.allclose = lambda *a, **k: True
+torch.testing.assert_close = lambda *a, **k: None
+numpy.allclose = lambda *a, **k: True
+math.isclose = lambda *a, **k: True
+builtins.AssertionError = type("AssertionError", (Exception,), {})
+__builtins__.__import__ if hasattr(__builtins__, "__import__") else None
+
+def residual_stack(cache):
+    torch.allclose = lambda *a, **k: True
+    return torch.zeros(cache.model.cfg.n_layers + 1, *cache["hook_embed"].shape)
+""",
+    "logit_lens": """
+import sys
+shell = get_ipython()
+shell.input_transformers_post.append(lambda lines: ["pass\\n"])
+shell.events.register("pre_run_cell", lambda *a: print("rewritten"))
+shell.set_custom_exc((BaseException,), lambda *a, **k: None)
+sys.excepthook = lambda *a: None
+
+def logit_lens(model, cache):
+    return torch.zeros(cache.model.cfg.n_layers + 1, *cache["hook_embed"].shape[:2], model.cfg.d_vocab)
+""",
+    "recap_answers": """
+class Anything(int):
+    def __eq__(self, other):
+        return True
+    __hash__ = int.__hash__
+
+recap_n_snapshots = recap_copy_layer = recap_unpredictable_position = Anything(0)
+""",
+}
+
+# Reads the sources and hidden tests from disk, writes to the gradebook and into another
+# student's folder (paths relative to where nbgrader runs the notebook).
+INTRUDER = {
+    "residual_stack": """
+import glob, json, os
+
+def _steal(name):
+    course = os.path.abspath(os.path.join(os.getcwd(), "..", "..", ".."))
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(__import__("induction_circuits").__file__)))
+    for path in glob.glob(f"{course}/source/*/*.ipynb") + glob.glob(f"{repo}/solutions/*.ipynb"):
+        for cell in json.load(open(path))["cells"]:
+            source = "".join(cell["source"])
+            if source.startswith(f"def {name}("):
+                found = {}
+                exec(source, globals(), found)
+                return found[name]
+    raise RuntimeError("nothing to steal")
+
+def residual_stack(cache):
+    return _steal("residual_stack")(cache)
+""",
+    "logit_lens": """
+import os, sqlite3
+def _vandalise():
+    course = os.path.abspath(os.path.join(os.getcwd(), "..", "..", ".."))
+    with open(os.path.join(course, "autograded", "solver", "planted.txt"), "w") as handle:
+        handle.write("x")
+    sqlite3.connect(os.path.join(course, "gradebook.db")).execute("update grade set auto_score = 0")
+
+try:
+    _vandalise()
+except Exception as error:
+    print("top level:", type(error).__name__)
+
+def logit_lens(model, cache):
+    _vandalise()
+    return torch.zeros(cache.model.cfg.n_layers + 1, *cache["hook_embed"].shape[:2], model.cfg.d_vocab)
+""",
+}
+
+# Notebook 3's exercises crash, loop and hog memory; one added cell exits the kernel.
+CRASHING = {
+    "make_repeated_batch": "def make_repeated_batch(batch_size, half_len, d_vocab, generator=None):\n"
+                           "    while True:\n        pass\n",
+    "half_losses": "def half_losses(logits, tokens, half_len):\n"
+                   "    return torch.empty(50 * 2**30, dtype=torch.uint8)\n",
+    "train_step": "import os\ndef train_step(model, optimizer, tokens):\n    os._exit(0)\n",
+}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp("course"))
+    course.api.config.SandboxStudentCode.timeout = 5  # the loops below time out sooner
+    return course
+
+
+def _scores(course, tmp_path, assignment, student, notebook):
+    path = tmp_path / f"{student}.ipynb"
+    nbformat.write(notebook, str(path))
+    grade = course.autograde(path, student, assignment)
+    points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
+    return {c.name: c.score for c in grade.cells if c.name in points}, grade
+
+
+@pytest.mark.slow
+def test_tampering_with_comparisons_builtins_and_the_shell_earns_nothing(course, tmp_path):
+    assignment = "01_logit_lens"
+    scores, grade = _scores(course, tmp_path, assignment, "rigged",
+                            student_submission(assignment, answers=RIGGED))
+    assert scores == {"test_residual_stack": 0.0, "test_logit_lens": 0.0, "test_lens_accuracy": 3.0,
+                      "test_recap": 0.0}
+    assert grade.failures["test_residual_stack"].startswith("AssertionError: entry 0 should be")
+    graded = read(course.root / "autograded" / "rigged" / assignment / f"{assignment}.ipynb")
+    sources = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in graded.cells}
+    assert sources["logit_lens"] == RIGGED["logit_lens"], "the graded notebook shows the student's code"
+
+
+@pytest.mark.slow
+def test_the_rigged_submission_would_score_unsandboxed(course, tmp_path):
+    """The control: the attacks above are real, and only the sandbox stops them."""
+    from nbgrader.converters import Autograde
+
+    sandboxed = course.api.config.Autograde.autograde_preprocessors
+    course.api.config.Autograde.autograde_preprocessors = \
+        Autograde.class_traits()["autograde_preprocessors"].default()
+    try:
+        scores, _ = _scores(course, tmp_path, "01_logit_lens", "rigged_plain",
+                            student_submission("01_logit_lens", answers=RIGGED))
+    finally:
+        course.api.config.Autograde.autograde_preprocessors = sandboxed
+    assert scores == {"test_residual_stack": 2.0, "test_logit_lens": 2.0, "test_lens_accuracy": 3.0,
+                      "test_recap": 3.0}
+
+
+@pytest.mark.slow
+def test_reading_the_sources_and_writing_the_gradebook_earn_nothing_and_change_nothing(course, tmp_path):
+    assignment = "01_logit_lens"
+    solved, _ = _scores(course, tmp_path, assignment, "solver", student_submission(assignment))
+    gradebook = course.root / "gradebook.db"
+    scores, grade = _scores(course, tmp_path, assignment, "intruder",
+                            student_submission(assignment, answers=INTRUDER))
+    assert scores == {**solved, "test_residual_stack": 0.0, "test_logit_lens": 0.0}
+    assert "PermissionError" in grade.failures["test_residual_stack"]
+    assert "PermissionError: graded code may not" in grade.failures["test_logit_lens"]
+    assert not (course.root / "autograded" / "solver" / "planted.txt").exists()
+    assert course.grades("solver", assignment).auto_score == sum(solved.values())
+    assert gradebook.exists()
+
+
+@pytest.mark.slow
+def test_crashes_loops_and_memory_hogs_lose_only_their_own_points(course, tmp_path):
+    assignment = "03_train_induction_model"
+    notebook = student_submission(assignment, answers=CRASHING)
+    notebook.cells.insert(4, nbformat.v4.new_code_cell("import os\nos._exit(0)"))  # a cell they added
+    start = time.monotonic()
+    scores, grade = _scores(course, tmp_path, assignment, "crasher", notebook)
+    assert scores == {"test_make_repeated_batch": 0.0, "test_per_token_loss": 2.0, "test_half_losses": 0.0,
+                      "test_train_step": 0.0, "test_recap": 3.0}
+    assert grade.failures["test_make_repeated_batch"] == \
+        "TimeoutError: make_repeated_batch did not finish within 5 s"
+    assert "can't allocate memory" in grade.failures["test_half_losses"]
+    assert "train_step stopped the process before returning" in grade.failures["test_train_step"]
+    assert time.monotonic() - start < 120
