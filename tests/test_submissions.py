@@ -121,3 +121,12 @@ def test_colab_save_is_read_without_ids_or_language():
     rebuilt = _rebuilt(colab)
     assert _cells(rebuilt) == _cells(student_submission(A))
     assert rebuilt.metadata.kernelspec.language == "python"
+
+
+def test_check_says_plainly_when_the_file_is_not_a_notebook(tmp_path, capsys):
+    from grader.__main__ import main
+
+    path = tmp_path / f"{A}.ipynb"
+    path.write_bytes(b"")
+    assert main(["check", str(path)]) == 1
+    assert f"{path}: empty file" in capsys.readouterr().err
