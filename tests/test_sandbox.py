@@ -308,12 +308,12 @@ recap_n_snapshots = recap_copy_layer = recap_unpredictable_position = Anything(0
 # student's folder (paths relative to where nbgrader runs the notebook).
 INTRUDER = {
     "residual_stack": """
-import glob, json, os
+import json, os
 
 def _steal(name):
     course = os.path.abspath(os.path.join(os.getcwd(), "..", "..", ".."))
     repo = os.path.dirname(os.path.dirname(os.path.dirname(__import__("induction_circuits").__file__)))
-    for path in glob.glob(f"{course}/source/*/*.ipynb") + glob.glob(f"{repo}/solutions/*.ipynb"):
+    for path in [f"{repo}/solutions/01_logit_lens.ipynb", f"{course}/source/01_logit_lens/01_logit_lens.ipynb"]:
         for cell in json.load(open(path))["cells"]:
             source = "".join(cell["source"])
             if source.startswith(f"def {name}("):
