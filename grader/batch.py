@@ -24,6 +24,7 @@ from .gradebook import Ledger
 from .submissions import Submission, normalise
 
 _WORKER_STUDENT = "student"  # the id inside a worker's own course; the real one is the parent's
+PROBE_STUDENT = "__solutions__"  # the environment check's fake student, never recorded
 _course: Course | None = None
 
 
@@ -93,7 +94,7 @@ def solved_submission(assignment: str) -> Submission:
         if grade_id in answers:
             cell.source = "\n".join(line for line in answers[grade_id].splitlines()
                                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    return Submission(f"solutions/{assignment}.ipynb", "__solutions__", assignment,
+    return Submission(f"solutions/{assignment}.ipynb", PROBE_STUDENT, assignment,
                       nbformat.writes(release).encode())
 
 
@@ -142,10 +143,22 @@ class Batch:
                 self._pool.shutdown(cancel_futures=True)
                 self._pool = None
 
-    def check_environment(self, assignments: list[str]) -> None:
-        """Grade each assignment's solutions first; raise BrokenEnvironment unless full marks."""
-        problems = []
-        for outcome in self.run([solved_submission(a) for a in assignments]):
+    def run_checked(self, submissions: list[Submission]):
+        """Like ``run``, after checking the environment on each assignment's solutions.
+
+        The solutions go first in the queue and students' notebooks follow at once, so
+        the check costs little time; students' outcomes are held back until every check
+        has passed, and BrokenEnvironment is raised (nothing yielded) if one fails.
+        """
+        needed = sorted({sub.assignment for sub in submissions})
+        outcomes = self.run([solved_submission(a) for a in needed] + submissions)
+        held, problems, checked = [], [], 0
+        while checked < len(needed):
+            outcome = next(outcomes)
+            if outcome.submission.student != PROBE_STUDENT:
+                held.append(outcome)
+                continue
+            checked += 1
             grade, name = outcome.grade, outcome.submission.assignment
             if grade is None:
                 problems.append(f"{name}: could not grade the solutions ({outcome.error})")
@@ -158,6 +171,8 @@ class Batch:
                 "every student would be marked wrong. Check that the notebooks' kernel "
                 "(`jupyter kernelspec list`) runs a Python that can import induction_circuits, "
                 "transformer_lens and torch.\n  " + "\n  ".join(problems))
+        yield from held
+        yield from outcomes
 
 
 def record_all(db_url: str, outcomes, on_result=None) -> list[Outcome]:
@@ -193,14 +208,15 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     needed = sorted({sub.assignment for sub in todo})
     for assignment in needed:  # the real gradebook must know each assignment's cells
         course.generate(assignment)
-    with Batch(min(workers, max(1, len(todo)))) as batch:
-        try:
-            batch.check_environment(needed)
-        except BrokenEnvironment as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    with Batch(min(workers, max(1, len(todo) + len(needed)))) as batch:
         with tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr) as bar:
-            outcomes = record_all(course.db_url, batch.run(todo), on_result=lambda _: bar.update())
+            try:
+                outcomes = record_all(course.db_url, batch.run_checked(todo),
+                                      on_result=lambda _: bar.update())
+            except BrokenEnvironment as error:
+                bar.close()
+                print(f"error: {error}", file=sys.stderr)
+                return 2
 
     graded = sorted((o for o in outcomes if o.grade), key=lambda o: o.submission.label)
     failed = sorted([o for o in outcomes if not o.grade], key=lambda o: o.submission.label)

@@ -1,0 +1,274 @@
+"""``python -m grader grade DIR``: a class's folder as it arrives, graded through notebook 01.
+
+One folder holds a submission of every kind (correct, untouched, one wrong, zipped, saved
+by Colab, test cells tampered with, metadata stripped and cells moved, megabytes printed)
+and files that cannot be graded; the batch is run in parts to show it resumes.
+"""
+import copy
+import csv
+import hashlib
+import io
+import json
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from grader.__main__ import main
+from nbtools import SOLUTIONS, auto_graded_points, nbgrader, read, student_submission
+
+pytestmark = pytest.mark.slow
+
+A = "01_logit_lens"
+POINTS = auto_graded_points(read(SOLUTIONS / f"{A}.ipynb"))
+WRITTEN = "written_lens"
+WRONG_LENS = {"lens_accuracy": """
+def lens_accuracy(lens_logits, tokens, half_len):
+    # counts the unpredictable first token of the repeat too
+    predictions = lens_logits[:, :, half_len - 1:-1].argmax(-1)
+    return (predictions == tokens[:, half_len:]).float().mean((1, 2))
+"""}
+FULL = dict(POINTS)
+ONE_WRONG = {**POINTS, "test_lens_accuracy": 0.0}
+NOTHING = {name: 0.0 for name in POINTS}
+
+
+def _test_cells(nb):
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and nbgrader(c).get("grade")
+            and not nbgrader(c).get("solution")]
+
+
+def _colab(nb) -> bytes:
+    """As Colab saves it: nbformat 4.0, no cell ids, colab metadata, outputs of a GPU run."""
+    data = json.loads(nbformat.writes(nb))
+    data["nbformat_minor"] = 0
+    data["metadata"] = {"colab": {"provenance": [], "gpuType": "T4"}, "accelerator": "GPU",
+                        "kernelspec": {"name": "python3", "display_name": "Python 3"},
+                        "language_info": {"name": "python"}}
+    for n, cell in enumerate(data["cells"]):
+        cell.pop("id")
+        cell["metadata"]["id"] = f"colab{n}"
+        if cell["cell_type"] == "code":
+            cell["execution_count"] = n
+            cell["outputs"] = [{"output_type": "stream", "name": "stdout",
+                                "text": ["device: cuda:0 (Tesla T4)\n"]},
+                               {"output_type": "execute_result", "execution_count": n, "metadata": {},
+                                "data": {"text/plain": ["tensor([1.], device='cuda:0')"]}}]
+    return json.dumps(data).encode()
+
+
+def _tampered(nb):
+    """Wrong lens_accuracy, its test replaced by `pass`; other tests duplicated, renamed, deleted."""
+    tests = _test_cells(nb)
+    names = [nbgrader(nb.cells[i])["grade_id"] for i in tests]
+    nb.cells[tests[names.index("test_lens_accuracy")]].source = "pass"
+    nb.cells[tests[names.index("test_recap")]].metadata.nbgrader["grade_id"] = "test_mine"
+    duplicate = copy.deepcopy(nb.cells[tests[0]])
+    duplicate.id = "duplicate"
+    nb.cells.insert(tests[0], duplicate)                           # duplicated
+    del nb.cells[tests[names.index("test_logit_lens")] + 1]       # deleted
+    return nb
+
+
+def _stripped_and_moved(nb):
+    """Wrong lens_accuracy; no nbgrader metadata anywhere; every test cell above its exercise."""
+    for cell in nb.cells:
+        cell.metadata = {}
+    for i in _test_cells(student_submission(A)):
+        nb.cells[i - 1], nb.cells[i] = nb.cells[i], nb.cells[i - 1]
+    return nb
+
+
+def _loud(nb) -> bytes:
+    """Prints megabytes when graded, and arrives with megabytes of saved output."""
+    nb.cells.insert(4, nbformat.v4.new_code_cell('print("x" * 3_000_000)'))
+    nb.cells[4].outputs = [nbformat.v4.new_output("stream", name="stdout", text="y" * 3_000_000)]
+    return nbformat.writes(nb).encode()
+
+
+def _zip(**members) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _nb(**kwargs) -> bytes:
+    return nbformat.writes(student_submission(A, **kwargs)).encode()
+
+
+# file -> its bytes, and what the batch must make of it: scores, or an error to report.
+FILES = {
+    "alice_01_logit_lens.ipynb": (lambda: _nb(), FULL),
+    "carol/01_logit_lens.ipynb": (lambda: _nb(solved=False), NOTHING),
+    "dave_01_logit_lens.ipynb": (lambda: _nb(answers=WRONG_LENS), ONE_WRONG),
+    "erin.zip": (lambda: _zip(**{"01_logit_lens.ipynb": _nb(), "__MACOSX/._x": b"\0"}), FULL),
+    "frank_01_logit_lens.ipynb": (lambda: _colab(student_submission(A)), FULL),
+    "grace_01_logit_lens.ipynb": (
+        lambda: nbformat.writes(_tampered(student_submission(A, answers=WRONG_LENS))).encode(), ONE_WRONG),
+    "heidi_01_logit_lens.ipynb": (
+        lambda: nbformat.writes(_stripped_and_moved(student_submission(A, answers=WRONG_LENS))).encode(),
+        ONE_WRONG),
+    "ivan_01_logit_lens.ipynb": (lambda: _loud(student_submission(A)), FULL),
+    "judy_01_logit_lens.ipynb": (lambda: b"%PDF-1.4\n\x00\xff binary", "not a notebook: binary data"),
+    "kim_01_logit_lens.ipynb": (lambda: b'{"cells": [', "not a notebook: malformed JSON"),
+    "leo_01_logit_lens.ipynb": (lambda: b"", "empty file"),
+    "mallory_07_extra.ipynb": (lambda: _nb(), "unknown assignment '07_extra'"),
+    "notes.ipynb": (lambda: _nb(), "matches no naming pattern"),
+}
+STUDENT = {"erin.zip": "erin", "carol/01_logit_lens.ipynb": "carol"}
+PART = ("alice_01_logit_lens.ipynb", "dave_01_logit_lens.ipynb")  # graded before the "kill"
+
+
+def _write(folder, names):
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(FILES[name][0]())
+
+
+def _hashes(folder):
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+def _run(capsys, *argv):
+    status = main(list(argv))
+    out = capsys.readouterr()
+    return status, out.out, out.err
+
+
+def _export(course, path):
+    assert main(["--course", str(course), "export", "--out", str(path)]) == 0
+    with open(path) as handle:
+        return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    root = tmp_path_factory.mktemp("class")
+    course, folder, part = root / "course", root / "submissions", root / "part"
+    _write(folder, FILES)
+    _write(part, PART)
+    before = _hashes(folder)
+    runs = {}  # pytest's capsys is per test: capture this module-wide fixture's output by hand
+    for name, argv in [("part", ["grade", str(part), "--workers", "2"]),
+                       ("all", ["grade", str(folder), "--workers", "2"]),
+                       ("again", ["grade", str(folder)])]:
+        out, err = io.StringIO(), io.StringIO()
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = out, err
+        try:
+            status = main(["--course", str(course), *argv])
+        finally:
+            sys.stdout, sys.stderr = saved
+        runs[name] = (status, out.getvalue(), err.getvalue())
+    return {"root": root, "course": course, "folder": folder, "runs": runs,
+            "before": before, "grades": _export(course, root / "grades.csv")}
+
+
+def test_a_batch_stopped_midway_resumes_without_losing_or_repeating(batch):
+    status, out, _ = batch["runs"]["part"]
+    assert status == 0 and "2 graded, 0 already graded (unchanged), 0 failed to grade" in out
+    status, out, _ = batch["runs"]["all"]
+    assert status == 1
+    assert "6 graded, 2 already graded (unchanged), 5 failed to grade" in out
+    status, out, _ = batch["runs"]["again"]
+    assert status == 1 and "0 graded, 8 already graded (unchanged), 5 failed to grade" in out
+    assert len(batch["grades"]) == 8  # one row per student, none twice
+
+
+def test_every_submission_gets_its_exact_scores(batch):
+    grades = batch["grades"]
+    for name, (_, expected) in FILES.items():
+        if isinstance(expected, str):
+            continue
+        student = STUDENT.get(name, name.split("_")[0])
+        row = grades[student]
+        assert {cell: float(row[f"{A}:{cell}"]) for cell in POINTS} == expected, name
+        written = row[f"{A}:{WRITTEN}"]
+        assert written == ("0.0" if expected is NOTHING else "pending"), name  # blank: 0, else a person's
+        assert float(row[A]) == sum(expected.values())
+
+
+def test_files_that_cannot_be_graded_are_reported_each_with_its_reason(batch):
+    _, out, _ = batch["runs"]["all"]
+    failed = {line.split(": ", 1)[0].removeprefix("FAILED  "): line
+              for line in out.splitlines() if line.startswith("FAILED  ")}
+    expected = {name: why for name, (_, why) in FILES.items() if isinstance(why, str)}
+    assert set(failed) == set(expected)
+    for name, why in expected.items():
+        assert why in failed[name], failed[name]
+    assert "graded  erin 01_logit_lens 10/10  (erin.zip!01_logit_lens.ipynb)" in out
+
+
+def test_submissions_are_never_modified(batch):
+    assert _hashes(batch["folder"]) == batch["before"]
+
+
+def test_export_has_a_column_per_assignment_and_exercise(batch):
+    with open(batch["root"] / "grades.csv") as handle:
+        header = next(csv.reader(handle))
+    cells = [name for name in header if name.startswith(f"{A}:")]
+    assert header[:2] == ["student", A]
+    assert set(cells) == {f"{A}:{name}" for name in [*POINTS, WRITTEN]}
+
+
+def test_feedback_shows_points_and_messages_and_never_hidden_tests(batch, tmp_path, capsys):
+    status, out, _ = _run(capsys, "--course", str(batch["course"]), "feedback", "--out", str(tmp_path))
+    assert status == 0 and "wrote 8 feedback pages" in out
+    pages = {path.stem: path.read_text() for path in tmp_path.glob("*.html")}
+    assert set(pages) == set(batch["grades"])
+    dave = pages["dave"]
+    assert "test_lens_accuracy</td><td class=\"points\">0 / 3" in dave
+    assert "AssertionError" in dave and "10 / 10" not in dave and "7 / 10 auto-graded points" in dave
+    assert "written answer: graded by hand (2 points)" in dave
+    assert "10 / 10 auto-graded points" in pages["alice"]
+    assert "no answer written" in pages["carol"]
+    for page in pages.values():
+        for hidden in ("BEGIN HIDDEN", "_reference_", "_check_", "Traceback"):
+            assert hidden not in page
+    assert len(pages["ivan"].encode()) < 10_000  # megabytes printed, a small page
+
+
+def test_a_changed_file_is_regraded_and_an_unchanged_one_keeps_its_grades(batch, tmp_path, capsys):
+    folder, again = tmp_path / "resubmitted", tmp_path / "again"
+    folder.mkdir()
+    again.mkdir()
+    (folder / "dave_01_logit_lens.ipynb").write_bytes(_nb())             # dave fixed his answer
+    for copy_to in (folder, again):                                       # alice's file, unchanged
+        (copy_to / "alice_01_logit_lens.ipynb").write_bytes(
+            (batch["folder"] / "alice_01_logit_lens.ipynb").read_bytes())
+    course = str(batch["course"])
+    status, out, _ = _run(capsys, "--course", course, "grade", str(folder))
+    assert status == 0 and "1 graded, 1 already graded (unchanged), 0 failed to grade" in out
+    status, out, _ = _run(capsys, "--course", course, "grade", str(again), "--force")
+    assert status == 0 and "1 graded, 0 already graded" in out   # alice graded a second time
+    grades = _export(batch["course"], tmp_path / "after.csv")
+    assert grades["alice"] == batch["grades"]["alice"]
+    assert {cell: float(grades["dave"][f"{A}:{cell}"]) for cell in POINTS} == FULL
+    assert len(grades) == len(batch["grades"])
+
+
+def test_a_broken_grading_environment_stops_the_batch_before_it_scores_anyone(tmp_path, capsys,
+                                                                               monkeypatch):
+    # The notebooks' kernel runs, but cannot import the toolkit: without the check, every
+    # student would get 0 and nbgrader would report success.
+    kernel = tmp_path / "jupyter" / "kernels" / "python3"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps({
+        "display_name": "Python 3", "language": "python",
+        "argv": [sys.executable, "-c", "import sys; sys.modules['induction_circuits'] = None; "
+                 "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()",
+                 "-f", "{connection_file}"]}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    folder = tmp_path / "submissions"
+    _write(folder, ["alice_01_logit_lens.ipynb"])
+    status, _, err = _run(capsys, "--course", str(tmp_path / "course"), "grade", str(folder))
+    assert status == 2
+    assert "the grading environment is broken" in err
+    # The notebook's first cell tries to install the missing toolkit, and says so when it cannot.
+    assert "01_logit_lens: the solutions scored 3/10; first error: CalledProcessError" in err
+    assert "induction-circuits" in err
+    monkeypatch.delenv("JUPYTER_PATH")
+    assert _export(tmp_path / "course", tmp_path / "g.csv") == {}
