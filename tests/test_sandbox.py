@@ -169,6 +169,9 @@ def spin():
         pass
 def hog():
     return bytearray(50 * 10**9)
+def segfault():
+    import faulthandler
+    faulthandler._sigsegv()
 def fine():
     return 1
 """)
@@ -180,6 +183,8 @@ def fine():
     assert time.monotonic() - start < 8
     with pytest.raises(MemoryError):
         ns["hog"]()
+    with pytest.raises(_student.SandboxError, match="segmentation fault"):
+        ns["segfault"]()
     assert ns["fine"]() == 1
 
 
