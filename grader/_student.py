@@ -32,10 +32,10 @@ import torch
 from . import _jail, _wire
 
 CONFIG = {"timeout": 60.0, "memory": 4 << 30, "output": 10_000, "message": 1_000,
-          "protected": [], "readable": [], "hidden": []}
+          "protected": [], "readable": [], "hidden": [], "fixed": []}
 REPLAYABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 HISTORY = re.compile(r"_i+\d*|_+\d*|_[iod]h|In|Out")
-MAX_RESULT = 2 << 30
+MAX_RESULT = 512 << 20
 _IN_CHILD = False
 _REALIZED: dict = {}  # in a child: (cell, name) -> the student's real object
 
@@ -92,14 +92,15 @@ def student_cell(namespace: dict, source: str, config: dict) -> None:
     for statement in replay:
         for name in _bound([statement]) & replayed:
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
-                _bind_import(namespace, statement, name)
+                if _may_bind(name):
+                    _bind_import(namespace, statement, name)
             else:
                 _stand_in(namespace, cell, name)
     if not other:
         return
     outcome = _fork(lambda: _run_cell(namespace, cell), "this cell")
     for name, node in outcome.get("values", {}).items():
-        if name in replayed:
+        if name in replayed or not _may_bind(name):
             continue
         if node[0] == "callable":
             _stand_in(namespace, cell, name)
@@ -107,7 +108,7 @@ def student_cell(namespace: dict, source: str, config: dict) -> None:
         else:
             try:
                 namespace[name] = _wire.decode(node)
-            except _wire.Undecodable:
+            except Exception:  # noqa: BLE001  (whatever the child sent)
                 cell.runs_all = True  # kept inside: student functions get it by re-running the cell
     if outcome.get("error"):
         raise _exception(*outcome["error"])
@@ -144,9 +145,16 @@ def _bound(statements) -> set:
     return names
 
 
+def _may_bind(name: str) -> bool:
+    """Names the instructor's cells bind (``torch``, ``model``, ``make_model``...) stay theirs:
+    a student cell cannot swap the helpers and inputs the tests use."""
+    return name.isidentifier() and not name.startswith("__") and name not in CONFIG["fixed"]
+
+
 def _stand_in(namespace: dict, cell: _Cell, name: str) -> None:
     cell.names.add(name)
-    namespace[name] = StudentFunction((cell.key, name), name, namespace)
+    if _may_bind(name):
+        namespace[name] = StudentFunction((cell.key, name), name, namespace)
 
 
 def _bind_import(namespace: dict, statement, name: str) -> None:
@@ -174,7 +182,7 @@ def _call(function: StudentFunction, args: tuple, kwargs: dict):
     _set_rng(outcome["rng"])
     try:
         return _wire.decode(outcome["result"], named)
-    except (_wire.Undecodable, TypeError, ValueError) as error:
+    except Exception as error:  # noqa: BLE001  (whatever the child sent)
         raise SandboxError(f"{function.__name__} returned something the grader cannot read: {error}") from None
 
 
@@ -236,11 +244,14 @@ def _fork(job, what: str) -> dict:
     os.close(output_w)
     try:
         data, output, timed_out = _collect(result_r, output_r, time.monotonic() + timeout)
-        status = _reap(pid, timed_out or bool(data))
+    except BaseException:  # e.g. the cell's own timeout interrupts the kernel: end the child too
+        _reap(pid, True)
+        raise
     finally:
         os.close(result_r)
         os.close(output_r)
         shutil.rmtree(scratch, ignore_errors=True)
+    status = _reap(pid, timed_out or bool(data))
     limit = int(CONFIG["output"])
     if output:
         text = output[:limit].decode(errors="replace")
@@ -317,6 +328,8 @@ def _describe(status: int) -> str:
 def _child(job, result_w: int, output_w: int, scratch: str) -> None:
     global _IN_CHILD
     _IN_CHILD = True
+    import ctypes
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the kernel
     gc.disable()  # a collection would touch, and so copy, every page of the kernel's memory
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(output_w, 1)

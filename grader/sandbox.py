@@ -55,8 +55,11 @@ class SandboxStudentCode(NbGraderPreprocessor):
             cells = [(c.name, c.cell_type, c.locked, c.source) for c in source.source_cells]
         trusted = {name: text for name, kind, locked, text in cells
                    if kind == "code" and name not in answers and (locked or name in graded)}
+        instructor = set().union(*(_bound(text) for text in trusted.values()))
+        exercises = set().union(*(_bound(text) for name, _, _, text in cells if name in answers))
         settings = {"timeout": self.timeout, "memory": self.memory,
                     "hidden": hidden_names([text for _, kind, _, text in cells if kind == "code"]),
+                    "fixed": sorted(instructor - exercises),
                     "protected": self._protected(info["db_url"], resources),
                     "readable": [str(REPO / "utils"), str(REPO / "grader"), sys.prefix, sys.base_prefix]}
         for cell in nb.cells:

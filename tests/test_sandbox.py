@@ -76,6 +76,16 @@ def test_a_binding_the_tests_replaced_stays_replaced(ns):
     assert ns["uses_loss"](0) == "reference"
 
 
+def test_the_instructors_names_cannot_be_rebound(ns):
+    ns["make_model"] = make_model = lambda: "the instructor's"
+    ns["tokens"] = tokens = torch.arange(3)
+    _student.student_cell(ns, "def make_model():\n    return 'rigged'\ntokens = torch.zeros(3)\n"
+                              "def uses():\n    return make_model(), tokens.tolist()\n",
+                          {**LIMITS, "fixed": ["make_model", "tokens"]})
+    assert ns["make_model"] is make_model and ns["tokens"] is tokens
+    assert ns["uses"]() == ("the instructor's", [0, 1, 2])
+
+
 def test_in_place_changes_to_arguments_come_back(ns):
     cell(ns, """
 def zero_head(z, hook, head):
