@@ -197,6 +197,9 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     from .course import assignments
     from .submissions import discover
 
+    if not Path(folder).is_dir():
+        print(f"error: {folder} is not a folder", file=sys.stderr)
+        return 2
     found = discover(folder, assignments(), patterns)
     with Ledger(course.db_url) as ledger:
         known = ledger.hashes()
