@@ -18,7 +18,12 @@ DENIED = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spaw
           "os.forkpty", "os.kill", "os.killpg", "signal.pthread_kill", "socket.", "ctypes.",
           "sys.addaudithook", "sys._current_frames", "gc.get_objects", "gc.get_referrers",
           "gc.get_referents", "sqlite3.", "resource.setrlimit", "resource.prlimit", "os.setuid",
-          "os.chroot", "_posixsubprocess")
+          "os.chroot")
+# C modules whose functions start processes or send signals without an audit event of their
+# own: already loaded, their functions are disarmed below; loading a fresh copy is refused.
+NATIVE = {"_posixsubprocess", "_ctypes", "posix", "_signal"}
+DISARM = {"_posixsubprocess": ["fork_exec"], "posix": ["pidfd_open"], "os": ["pidfd_open"],
+          "signal": ["pidfd_send_signal"], "_signal": ["pidfd_send_signal"], "subprocess": ["_fork_exec"]}
 WRITES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link",
           "os.symlink", "os.truncate", "os.utime", "os.removexattr", "os.setxattr")
 LISTINGS = ("os.listdir", "os.scandir")
@@ -59,9 +64,13 @@ def install(rules: Rules, memory_bytes: int, cpu_seconds: int) -> None:
     _limits(memory_bytes, cpu_seconds)
     # Path checks use os.path.realpath, which itself audits nothing: no recursion.
 
+    _disarm()
+
     def hook(event: str, args: tuple) -> None:
         if event.startswith(DENIED):
             raise PermissionError(f"graded code may not use {event}")
+        if event == "import" and str(args[0]).split(".")[0] in NATIVE:
+            raise PermissionError(f"graded code may not load {args[0]}")
         if event == "open":
             path, mode, flags = args
             path = _path(path)
@@ -81,6 +90,16 @@ def install(rules: Rules, memory_bytes: int, cpu_seconds: int) -> None:
                 raise PermissionError(f"graded code may not list {path}")
 
     sys.addaudithook(hook)
+
+
+def _disarm() -> None:
+    def refuse(*args, **kwargs):
+        raise PermissionError("graded code may not start processes or send signals")
+
+    for module, names in DISARM.items():
+        for name in names:
+            if module in sys.modules and hasattr(sys.modules[module], name):
+                setattr(sys.modules[module], name, refuse)
 
 
 def _limits(memory_bytes: int, cpu_seconds: int) -> None:

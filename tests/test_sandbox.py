@@ -229,7 +229,14 @@ attempts = {{
     "kill": lambda: os.kill(os.getppid(), 9),
     "socket": lambda: socket.create_connection(("127.0.0.1", 9)),
     "ctypes": lambda: ctypes.CDLL(None),
+    "fork_exec": lambda: __import__("_posixsubprocess").fork_exec(),
+    "fresh fork_exec": lambda: _fresh("_posixsubprocess").fork_exec(),
+    "fresh posix": lambda: _fresh("posix").pidfd_open(os.getppid()),
+    "pidfd": lambda: os.pidfd_open(os.getppid()),
 }}
+def _fresh(name):
+    import importlib.util
+    return importlib.util.module_from_spec(importlib.util.find_spec(name))
 def attack():
     results = {{}}
     for name, attempt in attempts.items():
@@ -245,7 +252,8 @@ def attack():
 """)
     assert ns["attack"]() == {**{name: "denied" for name in (
         "write", "remove", "read solutions", "list solutions", "sqlite", "system", "subprocess",
-        "fork", "kill", "socket", "ctypes")}, "scratch": 30}
+        "fork", "kill", "socket", "ctypes", "fork_exec", "fresh fork_exec", "fresh posix",
+        "pidfd")}, "scratch": 30}
     assert victim.read_text() == "grades"
 
 
@@ -443,3 +451,36 @@ def test_crashes_loops_and_memory_hogs_lose_only_their_own_points(course, tmp_pa
     assert "can't allocate memory" in grade.failures["test_half_losses"]
     assert "train_step stopped the process before returning" in grade.failures["test_train_step"]
     assert time.monotonic() - start < 120
+
+
+def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code_too():
+    """No audit hook here: what is refused, the Linux kernel refuses."""
+    import socket
+    import threading
+
+    from grader import _seccomp
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        outcome = []
+        try:
+            outcome.append(_seccomp.install())
+            for attempt in (os.fork, lambda: socket.socket(), lambda: os.kill(os.getppid(), 0),
+                            lambda: os.execv("/bin/true", ["true"])):
+                try:
+                    attempt()
+                    outcome.append("allowed")
+                except PermissionError:
+                    outcome.append("refused")
+            os.kill(os.getpid(), 0)  # itself: fine
+            thread = threading.Thread(target=lambda: outcome.append("thread"))
+            thread.start()
+            thread.join()
+        finally:
+            os.write(write, repr(outcome).encode())
+            os._exit(0)
+    os.close(write)
+    outcome = os.read(read, 1000).decode()
+    os.waitpid(pid, 0)
+    assert outcome == "[True, 'refused', 'refused', 'refused', 'refused', 'thread']"
