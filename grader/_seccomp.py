@@ -1,6 +1,7 @@
 """A seccomp filter for a sandbox fork: the Linux kernel itself refuses, even to native code
 (C extensions), what Python's audit hooks can only refuse to Python code: new processes,
-programs, signals to other processes, sockets, tracing other processes, namespaces.
+programs, signals to other processes, sockets, tracing other processes, namespaces and
+mounts (``grader._mounts`` set the fork's filesystem up just before).
 
 x86-64 Linux only; elsewhere the audit hook (``grader._jail``) is the only guard.
 """
@@ -16,7 +17,9 @@ REFUSED = {57: "fork", 58: "vfork", 59: "execve", 322: "execveat", 101: "ptrace"
            310: "process_vm_readv", 311: "process_vm_writev", 200: "tkill",
            424: "pidfd_send_signal", 434: "pidfd_open", 438: "pidfd_getfd", 41: "socket",
            42: "connect", 49: "bind", 53: "socketpair", 272: "unshare", 308: "setns",
-           165: "mount", 161: "chroot"}
+           165: "mount", 166: "umount2", 155: "pivot_root", 161: "chroot", 428: "open_tree",
+           429: "move_mount", 430: "fsopen", 431: "fsconfig", 432: "fsmount", 433: "fspick",
+           442: "mount_setattr", 303: "name_to_handle_at", 304: "open_by_handle_at"}
 CLONE, CLONE3, KILL, TGKILL = 56, 435, 62, 234
 CLONE_THREAD = 0x10000
 AUDIT_ARCH_X86_64 = 0xC000003E

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import _jail, _seccomp, _wire
+from . import _jail, _mounts, _seccomp, _wire
 
 CONFIG = {"timeout": 60.0, "memory": 4 << 30, "output": 10_000, "message": 1_000,
           "protected": [], "readable": [], "hidden": [], "fixed": []}
@@ -330,6 +330,7 @@ def _child(job, result_w: int, output_w: int, scratch: str) -> None:
     _IN_CHILD = True
     import ctypes
     ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the kernel
+    _mounts.isolate(scratch, _mounts.hidden_paths(CONFIG["protected"], CONFIG["readable"]))
     _seccomp.install()
     gc.disable()  # a collection would touch, and so copy, every page of the kernel's memory
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)

@@ -234,6 +234,19 @@ attempts = {{
     "fresh posix": lambda: _fresh("posix").pidfd_open(os.getppid()),
     "pidfd": lambda: os.pidfd_open(os.getppid()),
 }}
+native = {{  # C++ file access, which no audit hook sees
+    "torch.save": lambda: torch.save(torch.ones(1), {str(victim)!r}),
+    "torch.from_file": lambda: torch.from_file({str(SOLUTIONS / "01_logit_lens.ipynb")!r}, size=10, dtype=torch.uint8),
+}}
+def native_attack():
+    results = {{}}
+    for name, attempt in native.items():
+        try:
+            attempt()
+            results[name] = "allowed"
+        except RuntimeError as error:
+            results[name] = "refused"
+    return results
 def _fresh(name):
     import importlib.util
     return importlib.util.module_from_spec(importlib.util.find_spec(name))
@@ -254,6 +267,7 @@ def attack():
         "write", "remove", "read solutions", "list solutions", "sqlite", "system", "subprocess",
         "fork", "kill", "socket", "ctypes", "fork_exec", "fresh fork_exec", "fresh posix",
         "pidfd")}, "scratch": 30}
+    assert ns["native_attack"]() == {"torch.save": "refused", "torch.from_file": "refused"}
     assert victim.read_text() == "grades"
 
 
