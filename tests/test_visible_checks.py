@@ -79,6 +79,45 @@ def train_step(model, optimizer, tokens):
     optimizer.step()
     return loss.item()
 """, "test_train_step", "every position"),
+    "duplicate_token_score blind to a BOS token": ("04_head_scores", "duplicate_token_score", """
+def duplicate_token_score(pattern, half_len):
+    return torch.diagonal(pattern, offset=-half_len, dim1=-2, dim2=-1).mean(-1)
+""", "test_duplicate_token_score", "BOS token"),
+    "detect_heads in layer order": ("04_head_scores", "detect_heads", """
+def detect_heads(scores, threshold):
+    return [(l, h, float(scores[l, h])) for l in range(scores.shape[0]) for h in range(scores.shape[1])
+            if scores[l, h] >= threshold]
+""", "test_detect_heads", "highest score first"),
+    "detect_heads with a strict threshold": ("04_head_scores", "detect_heads", """
+def detect_heads(scores, threshold):
+    found = [(l, h, float(scores[l, h])) for l in range(scores.shape[0]) for h in range(scores.shape[1])
+             if scores[l, h] > threshold]
+    return sorted(found, key=lambda item: -item[2])
+""", "test_detect_heads", "at least"),
+    "plot_attention_grid with a colour scale per panel": ("05_attention_heatmaps", "plot_attention_grid", """
+def plot_attention_grid(patterns, labels=None):
+    n_layers, n_heads, seq, _ = patterns.shape
+    fig, axes = plt.subplots(n_layers, n_heads, squeeze=False)
+    for layer in range(n_layers):
+        for head in range(n_heads):
+            axes[layer, head].imshow(patterns[layer, head].cpu())
+            axes[layer, head].set_title(f"L{layer}H{head}")
+            if labels is not None:
+                axes[layer, head].set_xticks(range(seq), labels)
+                axes[layer, head].set_yticks(range(seq), labels)
+    return fig
+""", "test_plot_attention_grid", "one colour scale"),
+    "mean_ablate_head averaging over positions too": ("06_ablation", "mean_ablate_head", """
+def mean_ablate_head(z, hook, head):
+    z[:, :, head] = z[:, :, head].mean((0, 1), keepdim=True)
+    return z
+""", "test_mean_ablate_head", "batch mean"),
+    "ablation_table with the sign flipped": ("06_ablation", "ablation_table", """
+def ablation_table(model, tokens, half_len, method="zero"):
+    clean = per_token_loss(model(tokens), tokens)[:, half_len:].mean().item()
+    return torch.tensor([[clean - ablated_second_half_loss(model, tokens, l, h, method)
+                          for h in range(model.cfg.n_heads)] for l in range(model.cfg.n_layers)])
+""", "test_ablation_table", "raise the loss"),
 }
 
 
