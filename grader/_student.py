@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextvars
 import gc
 import io
 import os
@@ -390,6 +391,16 @@ def _scrub(namespace: dict) -> None:
         history.input_hist_parsed[:] = []
         history.input_hist_raw[:] = []
         history.output_hist.clear()
+        # The request being run (its code: the calling test cell) and the last cell run.
+        shell.parent_header = {}
+        shell.last_execution_result = shell.displayhook.exec_result = None
+        kernel = getattr(shell, "kernel", None)
+        if kernel is not None:
+            kernel._shell_context = contextvars.Context()
+            kernel._control_parent = {}
+    import asyncio.tasks  # the running request's coroutine, whose frame holds its code
+    asyncio.tasks._current_tasks.clear()
+    asyncio.tasks._all_tasks.clear()
     import linecache
     for name in [n for n in linecache.cache if not os.path.isabs(n) or "ipykernel" in n]:
         del linecache.cache[name]

@@ -381,6 +381,27 @@ def logit_lens(model, cache):
 """,
 }
 
+# Looks for the calling test cell's code in the kernel's memory (the request being run,
+# its coroutine, the last cell, the history, the traceback cache) and the hidden tests'
+# helpers in the namespace.
+INTRUDER["lens_accuracy"] = """
+import asyncio, linecache, sys
+
+def lens_accuracy(lens_logits, tokens, half_len):
+    shell = get_ipython()
+    places = [repr(shell.parent_header), repr(getattr(shell.kernel, "_shell_context", {}).items()),
+              repr(shell.last_execution_result and shell.last_execution_result.info),
+              repr(shell.displayhook.exec_result and shell.displayhook.exec_result.info),
+              repr(shell.history_manager.input_hist_raw), repr(list(linecache.cache.items())),
+              repr(sorted(globals()))]
+    for task in asyncio.tasks._all_tasks | set(asyncio.tasks._current_tasks.values()):
+        frame = task.get_coro().cr_frame
+        places.append(repr(frame and frame.f_locals))
+    found = sorted({marker for marker in ("_check_lens_accuracy", "BEGIN HIDDEN", "_learner_")
+                    for place in places if marker in place})
+    raise ValueError(f"found: {found}")
+"""
+
 # Notebook 3's exercises crash, loop and hog memory; one added cell exits the kernel.
 CRASHING = {
     "make_repeated_batch": "def make_repeated_batch(batch_size, half_len, d_vocab, generator=None):\n"
@@ -443,7 +464,8 @@ def test_reading_the_sources_and_writing_the_gradebook_earn_nothing_and_change_n
     gradebook = course.root / "gradebook.db"
     scores, grade = _scores(course, tmp_path, assignment, "intruder",
                             student_submission(assignment, answers=INTRUDER))
-    assert scores == {**solved, "test_residual_stack": 0.0, "test_logit_lens": 0.0}
+    assert scores == {**solved, "test_residual_stack": 0.0, "test_logit_lens": 0.0, "test_lens_accuracy": 0.0}
+    assert grade.failures["test_lens_accuracy"] == "ValueError: found: []"
     assert "PermissionError" in grade.failures["test_residual_stack"]
     assert "PermissionError: graded code may not" in grade.failures["test_logit_lens"]
     assert not (course.root / "autograded" / "solver" / "planted.txt").exists()
