@@ -72,10 +72,14 @@ def plain(paths: list[Path], workers: int) -> tuple[float, list[float]]:
 def grade(folder: Path, workers: int) -> float:
     with tempfile.TemporaryDirectory() as course:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "grader", "--course", course, "grade", str(folder),
-                        "--workers", str(workers)], cwd=REPO, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - start
+        run = subprocess.run([sys.executable, "-m", "grader", "--course", course, "grade", str(folder),
+                              "--workers", str(workers)], cwd=REPO, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        if run.returncode:
+            sys.exit(f"grading failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}")
+        scores = [line.split()[3] for line in run.stdout.splitlines() if line.startswith("graded  ")]
+        print(f"  graded with {workers} worker(s): {' '.join(scores)}")
+        return seconds
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ finished, and a run started again skips files whose grades are already in (same 
 """
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -23,7 +24,10 @@ from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
 from .gradebook import Ledger
 from .submissions import Submission, normalise
 
-_WORKER_STUDENT = "student"  # the id inside a worker's own course; the real one is the parent's
+# Ids inside a worker's own course (the real one is the parent's): a new one per
+# submission, so nothing one notebook saves (notebook 3's checkpoint, read by notebooks
+# 4 to 6) reaches the next submission graded by the same worker.
+_worker_ids = itertools.count()
 PROBE_STUDENT = "__solutions__"  # the environment check's fake student, never recorded
 _course: Course | None = None
 
@@ -59,7 +63,8 @@ def _grade(submission: Submission) -> Outcome:
         path = _course.root / "incoming" / f"{submission.assignment}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, str(path))
-        grade = _course.autograde(path, _WORKER_STUDENT, submission.assignment)
+        worker_id = f"submission{next(_worker_ids)}"
+        grade = _course.autograde(path, worker_id, submission.assignment)
     except Exception as error:  # any failure is this file's, reported, never the batch's
         # First and last lines: what failed, and (from nbgrader's log) why.
         lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [""]
@@ -67,7 +72,7 @@ def _grade(submission: Submission) -> Outcome:
         return Outcome(submission, error=f"{type(error).__name__}: {why}"[:400],
                        seconds=time.perf_counter() - start)
     grade.student = submission.student
-    graded = _course.root / "autograded" / _WORKER_STUDENT / submission.assignment
+    graded = _course.root / "autograded" / worker_id / submission.assignment
     return Outcome(submission, grade=grade, seconds=time.perf_counter() - start,
                    first_error=None if grade.auto_score == grade.auto_max
                    else _first_error(graded / f"{submission.assignment}.ipynb"))
