@@ -186,7 +186,11 @@ def record_all(db_url: str, outcomes, on_result=None) -> list[Outcome]:
     with Ledger(db_url) as ledger:
         for outcome in outcomes:
             if outcome.grade is not None:
-                ledger.record(outcome.grade, outcome.submission.sha256, outcome.submission.label)
+                try:
+                    ledger.record(outcome.grade, outcome.submission.sha256, outcome.submission.label)
+                except Exception as error:  # e.g. the sources changed mid-batch: this file's failure
+                    ledger.gradebook.db.rollback()
+                    outcome.grade, outcome.error = None, f"could not record the grades: {error!r}"[:400]
             done.append(outcome)
             if on_result:
                 on_result(outcome)
