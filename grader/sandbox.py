@@ -10,8 +10,12 @@ notebook and its feedback show what the student wrote.
 from __future__ import annotations
 
 import ast
+import functools
+import os
 import re
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from nbgrader.api import Gradebook
@@ -41,12 +45,30 @@ def hidden_names(sources: list[str]) -> list[str]:
     return sorted(hidden - public)
 
 
+@functools.cache
+def kernel_guards() -> bool:
+    """Whether forks get the kernel-level guards here (mount namespace, seccomp filter)."""
+    from . import _mounts, _seccomp
+
+    scratch = tempfile.mkdtemp(prefix="grader-probe-")
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if _mounts.isolate(scratch, []) and _seccomp.install() else 1)
+    status = os.waitpid(pid, 0)[1]
+    shutil.rmtree(scratch, ignore_errors=True)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
 class SandboxStudentCode(NbGraderPreprocessor):
     timeout = Float(60.0, help="Seconds one call of student code may take").tag(config=True)
     memory = Int(4 << 30, help="Bytes student code may allocate in one call").tag(config=True)
     protected = List(Unicode(), help="Folders student code may not read (the course folder)").tag(config=True)
 
     def preprocess(self, nb, resources):
+        if not kernel_guards():
+            self.log.warning("No mount namespaces or seccomp here: student code is held by Python's "
+                             "audit hook only, which native code can get past (see the README's "
+                             "threat model)")
         info = resources["nbgrader"]
         with Gradebook(info["db_url"]) as gradebook:
             source = gradebook.find_notebook(info["notebook"], info["assignment"])
