@@ -365,7 +365,8 @@ def _child(job, result_w: int, output_w: int, scratch: str) -> None:
     data = memoryview(payload.get("data", b""))
     while data:
         data = data[os.write(result_w, data):]
-    os.close(result_w)
+    for fd in (result_w, 1, 2):  # the parent reads until these close: not until this exits
+        os.close(fd)
 
 
 def _describe_error(error: BaseException) -> tuple[str, str]:
