@@ -5,9 +5,12 @@ Under grading, ``grader.sandbox`` replaces each student-written cell with a call
 ``StudentFunction`` stand-ins (functions, classes, other callables) or to values
 computed by running the cell in a forked child and carried back as plain data
 (``grader._wire``). Calling a stand-in forks the kernel; the child locks itself down
-(``grader._jail``), re-creates the student's functions from their sources, calls the
-real one on the (forked) arguments and sends back the result and what it changed in
-place. Nothing the child does can reach this process except that data.
+(its own read-only filesystem view, ``grader._mounts``; a seccomp filter,
+``grader._seccomp``; an audit hook and resource limits, ``grader._jail``), forgets what
+student code must not see (``_scrub``), re-creates the student's functions from their
+sources, calls the real one on the (forked) arguments in a fresh thread and sends back
+the result and what it changed in place. Nothing the child does reaches this process
+except that data.
 """
 from __future__ import annotations
 
