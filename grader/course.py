@@ -125,8 +125,10 @@ class Course:
         path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         # One torch thread: with its default thread pool, torch slows down about 18x on
         # a 2-core machine when another process is busy (OpenMP threads spin and fight).
+        # No GPU: student code runs in forks of the kernel, and CUDA does not survive a fork.
         with mock.patch.dict(os.environ, INDUCTION_CIRCUITS_HOME=str(scratch), MPLBACKEND="Agg",
-                             OMP_NUM_THREADS="1", PYTHONPATH=path, IPYTHONDIR=str(ipython)):
+                             OMP_NUM_THREADS="1", PYTHONPATH=path, IPYTHONDIR=str(ipython),
+                             CUDA_VISIBLE_DEVICES=""):
             result = self.api.autograde(assignment, student, force=True, create=True)
         self._check(result, f"autograde {assignment} for {student}")
         grade = self.grades(student, assignment)
