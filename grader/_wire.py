@@ -48,7 +48,8 @@ def dumps(tree) -> bytes:
 
     blob = json.dumps({"tree": plain(tree), "tensors": specs}).encode()
     return b"".join([len(blob).to_bytes(8, "little"), blob]
-                    + [t.view(torch.uint8).numpy().tobytes() for t in tensors])
+                    + [t.contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b""
+                       for t in tensors])
 
 
 def loads(data: bytes):

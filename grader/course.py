@@ -112,9 +112,13 @@ class Course:
             shutil.rmtree(target.parent)
         target.parent.mkdir(parents=True)
         shutil.copyfile(submission, target)
-        # Whatever the notebook saves goes to a scratch folder, not the grader's home.
-        scratch = self.root / "scratch" / student
-        scratch.mkdir(parents=True, exist_ok=True)
+        # Whatever the notebook saves goes to a fresh scratch folder, not the grader's home,
+        # and one per notebook: notebook 3's checkpoint, trained for only a few steps under
+        # grading, must not become the model notebooks 4 to 6 load when graded next.
+        scratch = self.root / "scratch" / student / assignment
+        if scratch.exists():
+            shutil.rmtree(scratch)
+        scratch.mkdir(parents=True)
         # Student code runs in forks of the kernel (grader/sandbox.py): they may not read
         # the course folder, and the kernel keeps no input history (it holds hidden tests).
         self.api.config.SandboxStudentCode.protected = [str(self.root)]

@@ -149,6 +149,26 @@ def many():
     assert isinstance(result["scores"], numpy.ndarray)
 
 
+def test_a_figure_with_a_colorbar_and_empty_ticks_comes_back(ns):
+    # A colorbar's axes and ax.set_xticks([]) hold empty tensors, which once broke the wire.
+    cell(ns, """
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+def plot():
+    fig, ax = plt.subplots()
+    image = ax.imshow(torch.eye(3), vmin=0, vmax=1)
+    ax.set_xticks([])
+    ax.set_title("L0H0")
+    fig.colorbar(image, ax=ax)
+    return fig
+""")
+    fig = ns["plot"]()
+    panels = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in panels] == ["L0H0"] and len(fig.axes) == 2
+    assert list(panels[0].get_xticks()) == [] and tuple(panels[0].images[0].get_clim()) == (0, 1)
+
+
 def test_exceptions_come_back_as_their_type_with_a_capped_message(ns):
     cell(ns, """
 class Custom(Exception):
