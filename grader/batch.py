@@ -45,14 +45,16 @@ class BrokenEnvironment(RuntimeError):
     """The grading kernel cannot grade the solutions: every student would score 0."""
 
 
-def _start_worker(parent_tmp: str) -> None:
+def _start_worker(parent_tmp: str, protected: tuple[str, ...]) -> None:
     global _course
     import warnings
 
     os.environ["OMP_NUM_THREADS"] = "1"
     warnings.filterwarnings("ignore", module="nbgrader")  # as in __main__: noise about nbgrader's internals
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    _course = Course(Path(tempfile.mkdtemp(dir=parent_tmp, prefix="worker-")))
+    # Student code may read neither the other workers' courses nor the real one.
+    _course = Course(Path(tempfile.mkdtemp(dir=parent_tmp, prefix="worker-")),
+                     protected=(Path(parent_tmp), *map(Path, protected)))
 
 
 def _grade(submission: Submission) -> Outcome:
@@ -106,8 +108,9 @@ def solved_submission(assignment: str) -> Submission:
 class Batch:
     """A pool of grading workers; use as a context manager."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, protected: tuple[Path, ...] = ()):
         self.workers = max(1, workers)
+        self.protected = tuple(str(p) for p in protected)
         self._tmp = tempfile.TemporaryDirectory(prefix="grader-batch-")
         self._pool = None
 
@@ -122,7 +125,7 @@ class Batch:
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: workers start clean, without the parent's threads (tqdm's, SQLAlchemy's).
         return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self._tmp.name,))
+                                   initializer=_start_worker, initargs=(self._tmp.name, self.protected))
 
     def run(self, submissions: list[Submission]):
         """Yield an Outcome per submission, in the order they finish."""
@@ -220,7 +223,7 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     needed = sorted({sub.assignment for sub in todo})
     for assignment in needed:  # the real gradebook must know each assignment's cells
         course.generate(assignment)
-    with Batch(min(workers, max(1, len(todo) + len(needed)))) as batch:
+    with Batch(min(workers, max(1, len(todo) + len(needed))), protected=(course.root,)) as batch:
         with tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr) as bar:
             try:
                 outcomes = record_all(course.db_url, batch.run_checked(todo),

@@ -59,7 +59,8 @@ class GradingError(RuntimeError):
 
 
 class Course:
-    def __init__(self, root: Path = DEFAULT_COURSE, db_url: str | None = None):
+    def __init__(self, root: Path = DEFAULT_COURSE, db_url: str | None = None,
+                 protected: tuple[Path, ...] = ()):
         from nbgrader.apps import NbGraderAPI
         from traitlets.config.loader import PyFileConfigLoader
 
@@ -70,6 +71,9 @@ class Course:
             os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
 
         self.root = Path(root).resolve()
+        # Folders student code may not read besides this course (e.g. a batch's other
+        # workers, and the real gradebook's course).
+        self.protected = [self.root, *(Path(p).resolve() for p in protected)]
         self.root.mkdir(parents=True, exist_ok=True)
         config = PyFileConfigLoader(CONFIG_FILE.name, path=str(CONFIG_FILE.parent)).load_config()
         config.CourseDirectory.root = str(self.root)
@@ -121,7 +125,7 @@ class Course:
         scratch.mkdir(parents=True)
         # Student code runs in forks of the kernel (grader/sandbox.py): they may not read
         # the course folder, and the kernel keeps no input history (it holds hidden tests).
-        self.api.config.SandboxStudentCode.protected = [str(self.root)]
+        self.api.config.SandboxStudentCode.protected = [str(p) for p in self.protected]
         ipython = self.root / "ipython"
         (ipython / "profile_default").mkdir(parents=True, exist_ok=True)
         (ipython / "profile_default" / "ipython_kernel_config.py").write_text(

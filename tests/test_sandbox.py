@@ -540,3 +540,21 @@ def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code
     outcome = os.read(read, 1000).decode()
     os.waitpid(pid, 0)
     assert outcome == "[True, 'refused', 'refused', 'refused', 'refused', 'thread']"
+
+
+@pytest.mark.slow
+def test_folders_a_course_is_told_to_protect_are_out_of_reach(tmp_path):
+    # grade DIR protects the batch's other workers and the real gradebook's course this way.
+    elsewhere = tmp_path / "another_worker"
+    elsewhere.mkdir()
+    (elsewhere / "gradebook.db").write_text("hidden tests live here")
+    reader = f"""
+def residual_stack(cache):
+    open({str(elsewhere / "gradebook.db")!r}).read()
+    return cache.accumulated_resid()
+"""
+    course = Course(tmp_path / "course", protected=(elsewhere,))
+    scores, grade = _scores(course, tmp_path, "01_logit_lens", "reader",
+                            student_submission("01_logit_lens", answers={"residual_stack": reader}))
+    assert scores["test_residual_stack"] == 0.0 and scores["test_lens_accuracy"] == 3.0
+    assert "PermissionError" in grade.failures["test_residual_stack"]
