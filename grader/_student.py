@@ -400,7 +400,13 @@ def _scrub(namespace: dict) -> None:
         shell.last_execution_result = shell.displayhook.exec_result = None
         kernel = getattr(shell, "kernel", None)
         if kernel is not None:
-            kernel._shell_context = contextvars.Context()
+            # A fresh context, with the request's variables present but empty: display and
+            # widgets (tqdm.auto) look them up and fail on a missing one.
+            context = contextvars.Context()
+            for name, empty in (("_shell_parent", {}), ("_shell_parent_ident", b"")):
+                if hasattr(kernel, name):
+                    context.run(getattr(kernel, name).set, empty)
+            kernel._shell_context = context
             kernel._control_parent = {}
     import asyncio.tasks  # the running request's coroutine, whose frame holds its code
     asyncio.tasks._current_tasks.clear()
