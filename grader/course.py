@@ -164,23 +164,3 @@ class Course:
                                bool(g.needs_manual_grade), g.cell.cell_type == "markdown")
                      for g in sorted(notebook.grades, key=lambda g: g.cell.name)]
         return NotebookGrade(student, assignment, cells)
-
-    def export_rows(self) -> list[dict]:
-        """One row per student: each assignment's total and each graded cell's score."""
-        from nbgrader.api import Gradebook, MissingEntry
-
-        rows = []
-        with Gradebook(self.db_url) as gradebook:
-            for student in gradebook.students:
-                row: dict = {"student": student.id}
-                for assignment in gradebook.assignments:
-                    try:
-                        sub = gradebook.find_submission(assignment.name, student.id)
-                    except MissingEntry:
-                        continue
-                    row[assignment.name] = sub.score
-                    for notebook in sub.notebooks:
-                        for grade in notebook.grades:
-                            row[f"{assignment.name}:{grade.name}"] = grade.score
-                rows.append(row)
-        return rows
