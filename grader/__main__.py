@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     grade = commands.add_parser(
         "grade", help="grade a folder of submissions (loose .ipynb or .zip, nested folders ok)",
         epilog="Exit status: 0 every file graded; 1 some file could not be graded (listed); "
-               "2 nothing graded: the grading environment is broken, or FOLDER is not a folder.")
+               "2 stopped: the grading environment is broken (the solutions fail; nothing of that "
+               "assignment recorded), or FOLDER is not a folder.")
     grade.add_argument("folder", type=Path)
     grade.add_argument("--pattern", action="append", metavar="TEMPLATE",
                        help="file naming pattern, repeatable, tried in order, with {student}, "

@@ -34,7 +34,8 @@ def _axes(ax) -> dict:
 
 
 def summarise(figure) -> dict:
-    figure.canvas.draw()  # tick labels exist only once drawn
+    # No canvas.draw(): it costs as much as making the figure, and matplotlib (3.6+)
+    # formats tick labels when they are asked for.
     suptitle = figure._suptitle.get_text() if figure._suptitle is not None else ""
     return {"size": list(figure.get_size_inches()), "suptitle": suptitle,
             "axes": [_axes(ax) for ax in figure.axes]}

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import torch
 
 from . import _jail, _mounts, _seccomp, _wire
+from ._names import bound as _bound
 
 CONFIG = {"timeout": 60.0, "memory": 4 << 30, "output": 10_000, "message": 1_000,
           "protected": [], "readable": [], "hidden": [], "fixed": []}
@@ -128,25 +129,6 @@ def _shell():
 
 def _star_import(statement) -> bool:
     return isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names)
-
-
-def _bound(statements) -> set:
-    """Names the statements bind at top level (not inside the functions they define)."""
-    names, todo = set(), list(statements)
-    while todo:
-        node = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-            todo.extend(node.decorator_list)
-            continue
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif isinstance(node, ast.Lambda):
-            continue
-        todo.extend(ast.iter_child_nodes(node))
-    return names
 
 
 def _may_bind(name: str) -> bool:

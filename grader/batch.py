@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections import Counter, defaultdict, deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -45,7 +47,8 @@ class BrokenEnvironment(RuntimeError):
     """The grading kernel cannot grade the solutions: every student would score 0."""
 
 
-def _start_worker(parent_tmp: str, protected: tuple[str, ...]) -> None:
+def _start_worker(parent_tmp: str, template: str, assignments: tuple[str, ...],
+                  protected: tuple[str, ...]) -> None:
     global _course
     import warnings
 
@@ -55,6 +58,7 @@ def _start_worker(parent_tmp: str, protected: tuple[str, ...]) -> None:
     # Student code may read neither the other workers' courses nor the real one.
     _course = Course(Path(tempfile.mkdtemp(dir=parent_tmp, prefix="worker-")),
                      protected=(Path(parent_tmp), *map(Path, protected)))
+    _course.adopt(Path(template), assignments)
 
 
 def _grade(submission: Submission) -> Outcome:
@@ -106,13 +110,27 @@ def solved_submission(assignment: str) -> Submission:
 
 
 class Batch:
-    """A pool of grading workers; use as a context manager."""
+    """A pool of grading workers; use as a context manager.
 
-    def __init__(self, workers: int, protected: tuple[Path, ...] = ()):
+    The assignments are generated once, here, into a template course that every worker
+    copies (generating them in each worker cost seconds per worker)."""
+
+    def __init__(self, workers: int, assignments=(), protected: tuple[Path, ...] = (), job=None):
         self.workers = max(1, workers)
+        self.assignments = tuple(assignments)
         self.protected = tuple(str(p) for p in protected)
+        self.job = job or _grade
+        self.probed: list[str] = []  # assignments whose solutions were graded as a check
         self._tmp = tempfile.TemporaryDirectory(prefix="grader-batch-")
+        self._template = Path(self._tmp.name) / "template"
         self._pool = None
+        try:
+            template = Course(self._template)
+            for assignment in self.assignments:
+                template.generate(assignment)
+        except BaseException:
+            self._tmp.cleanup()
+            raise
 
     def __enter__(self) -> Batch:
         return self
@@ -124,70 +142,121 @@ class Batch:
 
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: workers start clean, without the parent's threads (tqdm's, SQLAlchemy's).
-        return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
-                                   initializer=_start_worker, initargs=(self._tmp.name, self.protected))
+        return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
+                                   initargs=(self._tmp.name, str(self._template), self.assignments,
+                                             self.protected))
 
     def run(self, submissions: list[Submission]):
         """Yield an Outcome per submission, in the order they finish."""
-        tries = {id(sub): 0 for sub in submissions}
-        pending = list(submissions)
-        while pending:
+        return self._stream(deque(submissions))
+
+    def _stream(self, queue: deque):
+        """Grade what ``queue`` holds, in order, yielding each Outcome as it finishes.
+
+        A job leaves the queue only when a worker is free, so the caller may put work in
+        front of it between outcomes. When a worker dies, the pool and every job running
+        in it are lost: those jobs run again, each alone in a new pool, so the one that
+        kills its worker again is known and reported, and the others are graded.
+        """
+        running: dict = {}
+        suspects: set[int] = set()
+        while queue or running:
             self._pool = self._pool or self._new_pool()
-            futures = {self._pool.submit(_grade, sub): sub for sub in pending}
-            pending = []
-            for future in as_completed(futures):
-                sub = futures[future]
+            while queue and len(running) < self.workers and not suspects & set(map(id, running.values())):
+                if id(queue[0]) in suspects and running:
+                    break
+                sub = queue.popleft()
+                running[self._pool.submit(self.job, sub)] = sub
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, lost = [], []
+            for future in done:
+                sub = running.pop(future)
                 try:
-                    yield future.result()
+                    finished.append(future.result())
                 except BrokenProcessPool:
-                    # A worker died: every unfinished job is lost with the pool. Retry
-                    # each once in a new pool; one that kills it again is reported.
-                    tries[id(sub)] += 1
-                    if tries[id(sub)] < 2:
-                        pending.append(sub)
-                    else:
-                        yield Outcome(sub, error="the grading process died twice on this file")
-            if pending:
+                    lost.append(sub)
+            if lost:
+                lost += running.values()  # they die with the pool
+                running.clear()
                 self._pool.shutdown(cancel_futures=True)
                 self._pool = None
+                for sub in reversed(lost):
+                    if id(sub) in suspects and len(lost) == 1:
+                        finished.append(Outcome(sub, error="the grading process died on this file"))
+                    else:
+                        suspects.add(id(sub))
+                        queue.appendleft(sub)
+            yield from finished
 
     def run_checked(self, submissions: list[Submission]):
-        """Like ``run``, after checking the environment on each assignment's solutions.
+        """Like ``run``, but an assignment's outcomes are given out only once grading it is
+        shown to work, so that a broken environment cannot score a class 0.
 
-        The solutions go first in the queue and students' notebooks follow at once, so
-        the check costs little time; students' outcomes are held back until every check
-        has passed, and BrokenEnvironment is raised (nothing yielded) if one fails.
+        A submission with full marks shows it. Otherwise the assignment's solutions are
+        graded as a fake student (``PROBE_STUDENT``), ahead of the queue, as soon as its
+        outcomes run out of submissions that could show it, or too many outcomes are held
+        back. If the solutions do not score full marks, BrokenEnvironment is raised, and
+        that assignment's outcomes are never given out.
         """
-        needed = sorted({sub.assignment for sub in submissions})
-        outcomes = self.run([solved_submission(a) for a in needed] + submissions)
-        held, problems, checked = [], [], 0
-        while checked < len(needed):
-            outcome = next(outcomes)
-            if outcome.submission.student != PROBE_STUDENT:
-                held.append(outcome)
+        queue = deque(submissions)
+        left = Counter(sub.assignment for sub in submissions)  # students' files not graded yet
+        unproven, held, probes = set(left), defaultdict(list), {}
+        patience = 2 * self.workers + 2  # outcomes held back before the solutions are graded
+        for outcome in self._stream(queue):
+            sub = outcome.submission
+            name = sub.assignment
+            if sub.student == PROBE_STUDENT:
+                self.probed.append(name)
+                problem = _probe_problem(outcome)
+                if problem:
+                    raise BrokenEnvironment(
+                        "the grading environment is broken: the solutions do not score full marks, "
+                        "so every student would be marked wrong. Check that the notebooks' kernel "
+                        "(`jupyter kernelspec list`) runs a Python that can import induction_circuits, "
+                        "transformer_lens and torch.\n  " + problem)
+                unproven.discard(name)
+                yield from held.pop(name, [])
                 continue
-            checked += 1
-            grade, name = outcome.grade, outcome.submission.assignment
-            if grade is None:
-                problems.append(f"{name}: could not grade the solutions ({outcome.error})")
-            elif grade.auto_score != grade.auto_max:
-                problems.append(f"{name}: the solutions scored {grade.auto_score:g}/{grade.auto_max:g}"
-                                + (f"; first error: {outcome.first_error}" if outcome.first_error else ""))
-        if problems:
-            raise BrokenEnvironment(
-                "the grading environment is broken: the solutions do not score full marks, so "
-                "every student would be marked wrong. Check that the notebooks' kernel "
-                "(`jupyter kernelspec list`) runs a Python that can import induction_circuits, "
-                "transformer_lens and torch.\n  " + "\n  ".join(problems))
-        yield from held
-        yield from outcomes
+            left[name] -= 1
+            if name in unproven and outcome.grade and outcome.grade.auto_score == outcome.grade.auto_max > 0:
+                unproven.discard(name)
+                if probes.get(name) in queue:
+                    queue.remove(probes[name])  # not started yet: no longer needed
+            if name not in unproven:
+                yield from held.pop(name, [])
+                yield outcome
+                continue
+            held[name].append(outcome)
+            waiting = sum(len(held[n]) for n in held if n not in probes)
+            for other in sorted(held, key=lambda n: -len(held[n])):
+                if other not in probes and (left[other] == 0 or waiting >= patience):
+                    probes[other] = solved_submission(other)
+                    queue.appendleft(probes[other])
+                    waiting -= len(held[other])
 
 
-def record_all(db_url: str, outcomes, on_result=None) -> list[Outcome]:
-    """Write each graded outcome into the real gradebook as it arrives."""
+def _probe_problem(outcome: Outcome) -> str | None:
+    """Why the solutions' grading shows a broken environment, or None if it does not."""
+    grade, name = outcome.grade, outcome.submission.assignment
+    if grade is None:
+        return f"{name}: could not grade the solutions ({outcome.error})"
+    if grade.auto_score != grade.auto_max:
+        return (f"{name}: the solutions scored {grade.auto_score:g}/{grade.auto_max:g}"
+                + (f"; first error: {outcome.first_error}" if outcome.first_error else ""))
+    return None
+
+
+def record_all(db_url: str, outcomes, on_result=None, ready=None) -> list[Outcome]:
+    """Write each graded outcome into the real gradebook as it arrives (after ``ready()``)."""
     done = []
+    outcomes = iter(outcomes)
+    first = next(outcomes, None)
+    if ready:
+        ready()
+    if first is None:
+        return done
     with Ledger(db_url) as ledger:
-        for outcome in outcomes:
+        for outcome in itertools.chain([first], outcomes):
             if outcome.grade is not None:
                 try:
                     ledger.record(outcome.grade, outcome.submission.sha256, outcome.submission.label)
@@ -221,13 +290,15 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
             unchanged = known.get((sub.student, sub.assignment)) == sub.sha256
             (skipped if unchanged and not force else todo).append(sub)
     needed = sorted({sub.assignment for sub in todo})
-    for assignment in needed:  # the real gradebook must know each assignment's cells
-        course.generate(assignment)
-    with Batch(min(workers, max(1, len(todo) + len(needed))), protected=(course.root,)) as batch:
+    with Batch(min(workers, max(1, len(todo))), needed, protected=(course.root,)) as batch, \
+            ThreadPoolExecutor(1) as thread:
+        # The real gradebook must know each assignment's cells before the first result is
+        # recorded: generate them while the workers start.
+        generated = thread.submit(lambda: [course.generate(a) for a in needed])
         with tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr) as bar:
             try:
                 outcomes = record_all(course.db_url, batch.run_checked(todo),
-                                      on_result=lambda _: bar.update())
+                                      on_result=lambda _: bar.update(), ready=generated.result)
             except BrokenEnvironment as error:
                 bar.close()
                 print(f"error: {error}", file=sys.stderr)

@@ -100,6 +100,19 @@ class Course:
         self._generated.add(assignment)
         return self.root / "release" / assignment / f"{assignment}.ipynb"
 
+    def adopt(self, template: Path, assignments) -> None:
+        """Take ``assignments`` as generated in the course at ``template`` (SQLite, nothing
+        graded): its gradebook, sources and releases are copied in, instead of generating
+        them again here (which costs seconds, and this course must have no gradebook yet)."""
+        if not assignments:
+            return
+        template = Path(template)
+        for part in ("source", "release"):
+            for assignment in assignments:
+                shutil.copytree(template / part / assignment, self.root / part / assignment)
+        shutil.copyfile(template / "gradebook.db", self.root / "gradebook.db")
+        self._generated.update(assignments)
+
     def release(self, assignment: str, out_dir: Path = RELEASE) -> Path:
         """Regenerate the student notebook ``out_dir/<assignment>.ipynb`` from its source."""
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -22,13 +22,14 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Int, List, Unicode
 
+from ._names import bound
+
 REPO = Path(__file__).resolve().parent.parent
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.M | re.S)
 STASH = "student_source"
 
 
 def _bound(source: str) -> set[str]:
-    from ._student import _bound as bound
     try:
         return bound(ast.parse(source).body)
     except SyntaxError:
