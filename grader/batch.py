@@ -8,9 +8,12 @@ finished, and a run started again skips files whose grades are already in (same 
 """
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from collections import Counter, defaultdict, deque
@@ -47,11 +50,17 @@ class BrokenEnvironment(RuntimeError):
     """The grading kernel cannot grade the solutions: every student would score 0."""
 
 
-def _start_worker(parent_tmp: str, template: str, assignments: tuple[str, ...],
+def _start_worker(parent: int, parent_tmp: str, template: str, assignments: tuple[str, ...],
                   protected: tuple[str, ...]) -> None:
     global _course
     import warnings
 
+    # Die with the grading process, even one killed by SIGKILL: an orphaned worker would wait
+    # for work forever (its kernel and sandbox forks follow it: they watch their parents).
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:
+            os._exit(1)
     os.environ["OMP_NUM_THREADS"] = "1"
     warnings.filterwarnings("ignore", module="nbgrader")  # as in __main__: noise about nbgrader's internals
     warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -143,8 +152,8 @@ class Batch:
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: workers start clean, without the parent's threads (tqdm's, SQLAlchemy's).
         return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                                   initargs=(self._tmp.name, str(self._template), self.assignments,
-                                             self.protected))
+                                   initargs=(os.getpid(), self._tmp.name, str(self._template),
+                                             self.assignments, self.protected))
 
     def run(self, submissions: list[Submission]):
         """Yield an Outcome per submission, in the order they finish."""
@@ -271,7 +280,6 @@ def record_all(db_url: str, outcomes, on_result=None, ready=None) -> list[Outcom
 
 def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bool = False) -> int:
     """``python -m grader grade``: grade, record, print a summary; the exit status."""
-    import sys
 
     from tqdm import tqdm
 
@@ -310,7 +318,7 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     for outcome in graded:
         grade = outcome.grade
         print(f"graded  {grade.student} {grade.assignment} {grade.auto_score:g}/{grade.auto_max:g}"
-              f"  ({outcome.submission.label})")
+              f"  ({outcome.submission.label})  {outcome.seconds:.1f} s")
     print(f"\n{len(graded)} graded, {len(skipped)} already graded (unchanged), "
           f"{len(failed) + len(unreadable)} failed to grade")
     for label, why in sorted([(o.submission.label, o.error) for o in failed]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
@@ -25,6 +24,23 @@ DEFAULT_COURSE = Path(__file__).resolve().parent / "course"
 def assignments() -> list[str]:
     """Assignment ids, one per source notebook, in curriculum order."""
     return sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+
+
+def alembic_head() -> str:
+    """The migration a new gradebook is stamped with: what nbgrader's own
+    ``get_alembic_version`` reads from the `alembic heads` command, read in this process."""
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    return ScriptDirectory(ALEMBIC_DIR).get_current_head()
+
+
+def read_alembic_head_in_process() -> None:
+    """nbgrader starts a Python process (3 s) for `alembic heads` each time it creates a
+    gradebook, as every grading worker and ``check`` does: answer it from this one."""
+    import nbgrader.api
+
+    nbgrader.api.get_alembic_version = alembic_head
 
 
 @dataclass
@@ -64,12 +80,7 @@ class Course:
         from nbgrader.apps import NbGraderAPI
         from traitlets.config.loader import PyFileConfigLoader
 
-        # nbgrader runs the `alembic` command by name when it creates a gradebook: make
-        # the one installed beside this interpreter findable even in an unactivated venv.
-        scripts = str(Path(sys.executable).parent)
-        if scripts not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
-
+        read_alembic_head_in_process()
         self.root = Path(root).resolve()
         # Folders student code may not read besides this course (e.g. a batch's other
         # workers, and the real gradebook's course).

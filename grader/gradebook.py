@@ -12,7 +12,7 @@ import json
 
 from sqlalchemy import Column, MetaData, String, Table, Text, delete, insert, select
 
-from .course import NotebookGrade
+from .course import NotebookGrade, read_alembic_head_in_process
 
 _META = MetaData()
 GRADED_FILES = Table(
@@ -31,6 +31,7 @@ class Ledger:
     def __init__(self, db_url: str):
         from nbgrader.api import Gradebook
 
+        read_alembic_head_in_process()
         self.gradebook = Gradebook(db_url)
         _META.create_all(self.gradebook.engine, checkfirst=True)
 

@@ -10,14 +10,20 @@ import functools
 import hashlib
 import io
 import json
+import os
+import re
+import sqlite3
+import subprocess
 import sys
+import time
 import zipfile
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from grader.__main__ import main
-from nbtools import SOLUTIONS, auto_graded_points, nbgrader, read, student_submission
+from nbtools import REPO, SOLUTIONS, auto_graded_points, nbgrader, read, student_submission
 
 pytestmark = pytest.mark.slow
 
@@ -278,3 +284,51 @@ def test_a_broken_grading_environment_stops_the_batch_before_it_scores_anyone(tm
     assert "induction_circuits" in err
     monkeypatch.delenv("JUPYTER_PATH")
     assert _export(tmp_path / "course", tmp_path / "g.csv") == {}
+
+
+def _descendants_alive(tmp) -> list[int]:
+    """Processes started by the killed run: they all carry its TMPDIR."""
+    alive = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if f"TMPDIR={tmp}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                alive.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return alive
+
+
+def _recorded(course) -> int:
+    try:
+        with sqlite3.connect(f"file:{course / 'gradebook.db'}?mode=ro", uri=True) as db:
+            return db.execute("SELECT count(*) FROM graded_files").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_batch_killed_for_real_leaves_nothing_running_and_a_rerun_completes_it(tmp_path, capsys):
+    folder, course, tmp = tmp_path / "submissions", tmp_path / "course", tmp_path / "tmp"
+    tmp.mkdir()
+    names = ["alice_01_logit_lens.ipynb", "carol/01_logit_lens.ipynb", "dave_01_logit_lens.ipynb"]
+    _write(folder, names)
+    run = subprocess.Popen([sys.executable, "-m", "grader", "--course", str(course), "grade", str(folder),
+                            "--workers", "1"], cwd=REPO, env={**os.environ, "TMPDIR": str(tmp)},
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 600
+    while _recorded(course) == 0 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    run.kill()  # SIGKILL: no clean-up code runs in the parent
+    run.wait()
+    assert 1 <= _recorded(course) < len(names), "the kill should land between the first and the last result"
+    # The workers, their kernels and the kernels' sandbox forks notice and go.
+    deadline = time.monotonic() + 60
+    while _descendants_alive(tmp) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _descendants_alive(tmp) == []
+
+    status, out, _ = _run(capsys, "--course", str(course), "grade", str(folder))
+    done = int(re.search(r"(\d+) already graded", out).group(1))
+    assert status == 0 and done >= 1 and f"{len(names) - done} graded, {done} already graded" in out
+    grades = _export(course, tmp_path / "g.csv")
+    assert {student: float(row[A]) for student, row in grades.items()} == \
+        {"alice": sum(FULL.values()), "carol": 0.0, "dave": sum(ONE_WRONG.values())}
