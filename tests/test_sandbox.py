@@ -4,6 +4,7 @@ The first tests drive the kernel-side runtime (``grader._student``) directly in 
 process, as the grading kernel would; the last ones grade tampering submissions of
 the real notebooks through ``Course.autograde`` and assert every cell's score.
 """
+import errno
 import hashlib
 import math
 import os
@@ -540,6 +541,61 @@ def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code
     outcome = os.read(read, 1000).decode()
     os.waitpid(pid, 0)
     assert outcome == "[True, 'refused', 'refused', 'refused', 'refused', 'thread']"
+
+
+def test_an_unprivileged_grader_gets_the_same_locked_view_through_a_user_namespace():
+    """Run as root here, so the fork first drops to nobody: the path a grader run by an
+    ordinary user takes (an unprivileged user namespace) must hide and freeze the same."""
+    import ctypes
+    import shutil
+    import tempfile
+
+    from grader import _mounts, _seccomp
+
+    root = tempfile.mkdtemp(prefix="unprivileged-")
+    secret, other, scratch = (os.path.join(root, name) for name in ("secret", "other", "scratch"))
+    for folder in (secret, other, scratch):
+        os.mkdir(folder)
+    with open(os.path.join(secret, "answers.txt"), "w") as handle:
+        handle.write("hidden")
+    os.chmod(root, 0o755)
+    os.chmod(secret, 0o755)
+    os.chmod(other, 0o777)  # anyone may write here, until the fork's view is frozen
+    os.chmod(scratch, 0o777)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        outcome = []
+        try:
+            if os.getuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+                # Changing uid made this process undumpable (its /proc files root's), which a
+                # process an ordinary user starts is not.
+                ctypes.CDLL(None).prctl(4, 1)  # PR_SET_DUMPABLE
+            outcome.append(os.getuid() != 0)
+            outcome.append(open(os.path.join(secret, "answers.txt")).read())  # readable before
+            outcome.append(_mounts.isolate(scratch, _mounts.hidden_paths([secret], [])))
+            outcome.append(os.listdir(secret))
+            for path in (os.path.join(other, "x"), os.path.join(scratch, "x")):
+                try:
+                    with open(path, "w") as handle:
+                        outcome.append(handle.write("ok"))
+                except OSError as error:
+                    outcome.append(error.errno == errno.EROFS)
+            outcome.append(_seccomp.install())
+        except Exception as error:  # noqa: BLE001
+            outcome.append(repr(error))
+        finally:
+            os.write(write, repr(outcome).encode())
+            os._exit(0)
+    os.close(write)
+    outcome = os.read(read, 1000).decode()
+    os.waitpid(pid, 0)
+    shutil.rmtree(root)
+    # not root; read before; isolated; secret emptied; outside refused (read-only); scratch fine; seccomp
+    assert outcome == "[True, 'hidden', True, [], True, 2, True]"
 
 
 @pytest.mark.slow
