@@ -171,9 +171,9 @@ class Batch:
         suspects: set[int] = set()
         while queue or running:
             self._pool = self._pool or self._new_pool()
-            while queue and len(running) < self.workers and not suspects & set(map(id, running.values())):
-                if id(queue[0]) in suspects and running:
-                    break
+            while queue and len(running) < self.workers:
+                if running and (id(queue[0]) in suspects or any(id(s) in suspects for s in running.values())):
+                    break  # a suspect runs alone
                 sub = queue.popleft()
                 running[self._pool.submit(self.job, sub)] = sub
             done, _ = wait(running, return_when=FIRST_COMPLETED)

@@ -510,6 +510,27 @@ def test_crashes_loops_and_memory_hogs_lose_only_their_own_points(course, tmp_pa
     assert time.monotonic() - start < 120
 
 
+def _in_fork(steps) -> str:
+    """Run ``steps(outcome)`` in a fork of this process (what it does stays there) and return
+    ``repr(outcome)``, or what it had gathered and the error that stopped it."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        outcome = []
+        try:
+            steps(outcome)
+        except Exception as error:  # noqa: BLE001
+            outcome.append(repr(error))
+        finally:
+            os.write(write, repr(outcome).encode())
+            os._exit(0)
+    os.close(write)
+    outcome = os.read(read, 1000).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    return outcome
+
+
 def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code_too():
     """No audit hook here: what is refused, the Linux kernel refuses."""
     import socket
@@ -517,29 +538,21 @@ def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code
 
     from grader import _seccomp
 
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        outcome = []
-        try:
-            outcome.append(_seccomp.install())
-            for attempt in (os.fork, lambda: socket.socket(), lambda: os.kill(os.getppid(), 0),
-                            lambda: os.execv("/bin/true", ["true"])):
-                try:
-                    attempt()
-                    outcome.append("allowed")
-                except PermissionError:
-                    outcome.append("refused")
-            os.kill(os.getpid(), 0)  # itself: fine
-            thread = threading.Thread(target=lambda: outcome.append("thread"))
-            thread.start()
-            thread.join()
-        finally:
-            os.write(write, repr(outcome).encode())
-            os._exit(0)
-    os.close(write)
-    outcome = os.read(read, 1000).decode()
-    os.waitpid(pid, 0)
+    def steps(outcome):
+        outcome.append(_seccomp.install())
+        for attempt in (os.fork, lambda: socket.socket(), lambda: os.kill(os.getppid(), 0),
+                        lambda: os.execv("/bin/true", ["true"])):
+            try:
+                attempt()
+                outcome.append("allowed")
+            except PermissionError:
+                outcome.append("refused")
+        os.kill(os.getpid(), 0)  # itself: fine
+        thread = threading.Thread(target=lambda: outcome.append("thread"))
+        thread.start()
+        thread.join()
+
+    outcome = _in_fork(steps)
     assert outcome == "[True, 'refused', 'refused', 'refused', 'refused', 'thread']"
 
 
@@ -562,37 +575,28 @@ def test_an_unprivileged_grader_gets_the_same_locked_view_through_a_user_namespa
     os.chmod(secret, 0o755)
     os.chmod(other, 0o777)  # anyone may write here, until the fork's view is frozen
     os.chmod(scratch, 0o777)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        outcome = []
-        try:
-            if os.getuid() == 0:
-                os.setgroups([])
-                os.setgid(65534)
-                os.setuid(65534)
-                # Changing uid made this process undumpable (its /proc files root's), which a
-                # process an ordinary user starts is not.
-                ctypes.CDLL(None).prctl(4, 1)  # PR_SET_DUMPABLE
-            outcome.append(os.getuid() != 0)
-            outcome.append(open(os.path.join(secret, "answers.txt")).read())  # readable before
-            outcome.append(_mounts.isolate(scratch, _mounts.hidden_paths([secret], [])))
-            outcome.append(os.listdir(secret))
-            for path in (os.path.join(other, "x"), os.path.join(scratch, "x")):
-                try:
-                    with open(path, "w") as handle:
-                        outcome.append(handle.write("ok"))
-                except OSError as error:
-                    outcome.append(error.errno == errno.EROFS)
-            outcome.append(_seccomp.install())
-        except Exception as error:  # noqa: BLE001
-            outcome.append(repr(error))
-        finally:
-            os.write(write, repr(outcome).encode())
-            os._exit(0)
-    os.close(write)
-    outcome = os.read(read, 1000).decode()
-    os.waitpid(pid, 0)
+
+    def steps(outcome):
+        if os.getuid() == 0:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            # Changing uid made this process undumpable (its /proc files root's), which a
+            # process an ordinary user starts is not.
+            ctypes.CDLL(None).prctl(4, 1)  # PR_SET_DUMPABLE
+        outcome.append(os.getuid() != 0)
+        outcome.append(open(os.path.join(secret, "answers.txt")).read())  # readable before
+        outcome.append(_mounts.isolate(scratch, _mounts.hidden_paths([secret], [])))
+        outcome.append(os.listdir(secret))
+        for path in (os.path.join(other, "x"), os.path.join(scratch, "x")):
+            try:
+                with open(path, "w") as handle:
+                    outcome.append(handle.write("ok"))
+            except OSError as error:
+                outcome.append(error.errno == errno.EROFS)
+        outcome.append(_seccomp.install())
+
+    outcome = _in_fork(steps)
     shutil.rmtree(root)
     # not root; read before; isolated; secret emptied; outside refused (read-only); scratch fine; seccomp
     assert outcome == "[True, 'hidden', True, [], True, 2, True]"
