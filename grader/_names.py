@@ -22,5 +22,167 @@ def bound(statements) -> set:
             names.add(node.id)
         elif isinstance(node, ast.Lambda):
             continue
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
+            # Its loop variables are its own; only a walrus inside binds out here.
+            names.update(n.target.id for n in ast.walk(node) if isinstance(n, ast.NamedExpr))
+            continue
         todo.extend(ast.iter_child_nodes(node))
     return names
+
+
+ANY = "*"  # stands for every global: code that reaches them by name at run time
+_DYNAMIC = {"globals", "vars", "locals", "eval", "exec", "dir"}
+
+
+def _params(args: ast.arguments) -> set:
+    every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+    return {a.arg for a in every if a is not None}
+
+
+class _Reads(ast.NodeVisitor):
+    """Collects the module globals some code may read (or delete) when it runs, function
+    and lambda bodies included; names local to a function or comprehension are not."""
+
+    def __init__(self, local: frozenset = frozenset()):
+        self.local, self.found = local, set()
+
+    def visit_Name(self, node):
+        if not isinstance(node.ctx, ast.Store) and node.id not in self.local:
+            self.found.add(node.id)
+
+    def visit_AugAssign(self, node):  # x += 1 reads x
+        if isinstance(node.target, ast.Name) and node.target.id not in self.local:
+            self.found.add(node.target.id)
+        self.generic_visit(node)
+
+    def visit_Call(self, node):
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in _DYNAMIC and func.id not in self.local:
+            self.found.add(ANY)
+        elif (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Call)
+              and isinstance(func.value.func, ast.Name) and func.value.func.id == "globals"):
+            # globals().get("x") reads x; globals().update(...) reads nothing; others, anything
+            if func.attr == "get" and node.args and isinstance(node.args[0], ast.Constant):
+                self.found.add(str(node.args[0].value))
+            elif func.attr != "update":
+                self.found.add(ANY)
+            for arg in [*node.args, *node.keywords]:
+                self.visit(arg)
+            return
+        self.generic_visit(node)
+
+    def visit_Subscript(self, node):  # globals()["x"]
+        value = node.value
+        if (isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "globals"
+                and isinstance(node.slice, ast.Constant)):
+            self.found.add(str(node.slice.value))
+            return
+        self.generic_visit(node)
+
+    def _scope(self, local: set, body: list) -> None:
+        declared = {n for node in body for sub in ast.walk(node)
+                    if isinstance(sub, (ast.Global, ast.Nonlocal)) for n in sub.names}
+        inner = _Reads(frozenset((self.local | local | bound(body)) - declared))
+        for node in body:
+            inner.visit(node)
+        self.found |= inner.found
+
+    def _header(self, node) -> None:
+        args = node.args
+        for part in [*getattr(node, "decorator_list", []), *args.defaults,
+                     *(d for d in args.kw_defaults if d is not None)]:
+            self.visit(part)
+
+    def visit_FunctionDef(self, node):
+        self._header(node)
+        self._scope(_params(node.args), node.body)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Lambda(self, node):
+        self._header(node)
+        self._scope(_params(node.args), [ast.Expr(node.body)])
+
+    def visit_ClassDef(self, node):
+        for part in [*node.decorator_list, *node.bases, *node.keywords]:
+            self.visit(part)
+        self._scope(set(), node.body)
+
+    def _comprehension(self, node, parts):
+        self.visit(node.generators[0].iter)  # evaluated where the comprehension stands
+        targets = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        inner = _Reads(frozenset(self.local | targets))
+        for g in node.generators:
+            for part in [*([g.iter] if g is not node.generators[0] else []), *g.ifs]:
+                inner.visit(part)
+        for part in parts:
+            inner.visit(part)
+        self.found |= inner.found
+
+    def visit_ListComp(self, node):
+        self._comprehension(node, [node.elt])
+
+    visit_SetComp = visit_GeneratorExp = visit_ListComp
+
+    def visit_DictComp(self, node):
+        self._comprehension(node, [node.key, node.value])
+
+
+def reads(code) -> set:
+    """Globals a statement, a list of them or an expression may read when run; ``ANY``
+    among them if it looks globals up by a name computed at run time."""
+    visitor = _Reads()
+    for node in code if isinstance(code, list) else [code]:
+        visitor.visit(node)
+    return visitor.found
+
+
+def _stored(target) -> set | None:
+    """The names an assignment target rebinds outright, or None if it also reads (x[i] = ...)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        parts = [_stored(t.value if isinstance(t, ast.Starred) else t) for t in target.elts]
+        return None if None in parts else set().union(*parts)
+    return None
+
+
+def read_before_rebound(names: set, cells: list[list]) -> set:
+    """Which of ``names`` the module-level code of ``cells`` (statement lists, in the order
+    they run) may read while they still hold the values they had before: a read after
+    the cell plainly rebinds the name (``x = ...``, ``import x``, ``def x``) does not
+    count, nor one inside the body of a ``for`` loop whose target rebinds it."""
+    found: set = set()
+
+    def hit(seen: set, live: set) -> None:
+        found.update(live if ANY in seen else seen & live)
+
+    def flow(statements, live: set) -> None:
+        for statement in statements:
+            if isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None:
+                hit(reads(statement.value), live)
+                targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                for target in targets:
+                    stored = _stored(target)
+                    if stored is None:
+                        hit(reads(target), live)
+                    else:
+                        live -= stored
+            elif isinstance(statement, (ast.For, ast.AsyncFor)):
+                hit(reads(statement.iter), live)
+                stored = _stored(statement.target)
+                if stored is None:
+                    hit(reads(statement.target), live)
+                flow(statement.body, live - (stored or set()))
+                flow(statement.orelse, set(live))  # the loop may not have run: names keep their values
+            elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+                live -= bound([statement])
+            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                hit(reads(statement), live)
+                live.discard(statement.name)
+            else:
+                hit(reads(statement), live)
+
+    for cell in cells:
+        flow(cell, set(names))  # fresh each cell: a rebinding in one cell is not assumed for the next
+    return found

@@ -4,6 +4,9 @@
 cells and test cells, as restored from the gradebook) and turns every other code cell
 into ``grader._student.student_cell(globals(), <its source>, <settings>)``; the kernel
 then runs only instructor code, and student code only in locked-down forks of it.
+An instructor's cell that only shows something (``display_cells``: it calls student
+code, and nothing afterwards reads what it binds) goes the same way, so that it costs
+one fork rather than one per call of student code in it; what it binds stays there.
 ``RestoreStudentCode`` (after Execute) puts the student's own source back, so the graded
 notebook and its feedback show what the student wrote.
 """
@@ -20,9 +23,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float, Int, List, Unicode
+from traitlets import Bool, Float, Int, List, Unicode
 
-from ._names import bound
+from ._names import ANY, bound, read_before_rebound, reads
 
 REPO = Path(__file__).resolve().parent.parent
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.M | re.S)
@@ -46,6 +49,57 @@ def hidden_names(sources: list[str]) -> list[str]:
     return sorted(hidden - public)
 
 
+def _statements(source: str) -> list:
+    """A cell's statements, for reading which names it uses. A cell with IPython syntax
+    (``%time f()``) may use any name; one that does not compile runs nothing."""
+    try:
+        return ast.parse(source).body
+    except SyntaxError:
+        pass
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        ast.parse(TransformerManager().transform_cell(source))
+    except SyntaxError:
+        return []
+    return [ast.Expr(ast.Name(ANY, ast.Load()))]
+
+
+def _deferred_reads(statements: list) -> set:
+    """Names that the functions and classes some code defines may read whenever called."""
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+    return reads([node for statement in statements for node in ast.walk(statement) if isinstance(node, scopes)])
+
+
+def display_cells(cells: list[tuple[str | None, str]], trusted: dict[str, str], graded: set[str]) -> set[str]:
+    """Which of the instructor's cells that grade nothing only show something: the cell
+    calls student code (a function a student cell defines, or an instructor's function
+    that calls one), and no later cell nor any function defined before it may read what
+    it binds. In one fork, such a cell costs one fork; in the kernel, one per call it makes.
+    ``cells``: (grade_id, source) of the notebook's code cells as graded, in order;
+    ``trusted``: the instructor's cells' sources by grade_id, ``graded`` the tests among them.
+    """
+    statements = [_statements(source) for _, source in cells]
+    mine = [grade_id in trusted and source == trusted[grade_id] for grade_id, source in cells]
+    reaches = set().union(*(bound(body) for body, ok in zip(statements, mine) if not ok))
+    while True:
+        more = {node.name for body, ok in zip(statements, mine) if ok for node in body
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                and reads(node) & reaches} - reaches
+        if not more:
+            break
+        reaches |= more
+    found, earlier = set(), set()
+    for index, ((grade_id, _), body, ok) in enumerate(zip(cells, statements, mine)):
+        if ok and grade_id not in graded and reads(body) & reaches:
+            names = bound(body)
+            if not (read_before_rebound(names, statements[index + 1:])
+                    or names & earlier or (names and ANY in earlier)):
+                found.add(grade_id)
+        earlier |= _deferred_reads(body)
+    return found
+
+
 @functools.cache
 def kernel_guards() -> bool:
     """Whether forks get the kernel-level guards here (mount namespace, seccomp filter)."""
@@ -64,6 +118,8 @@ class SandboxStudentCode(NbGraderPreprocessor):
     timeout = Float(60.0, help="Seconds one call of student code may take").tag(config=True)
     memory = Int(4 << 30, help="Bytes student code may allocate in one call").tag(config=True)
     protected = List(Unicode(), help="Folders student code may not read (the course folder)").tag(config=True)
+    fork_display_cells = Bool(True, help="Run each instructor cell that only shows something "
+                              "and calls student code in one fork (see display_cells)").tag(config=True)
 
     def preprocess(self, nb, resources):
         if not kernel_guards():
@@ -85,14 +141,19 @@ class SandboxStudentCode(NbGraderPreprocessor):
                     "fixed": sorted(instructor - exercises),
                     "protected": self._protected(info["db_url"], resources),
                     "readable": [str(REPO / "utils"), str(REPO / "grader"), sys.prefix, sys.base_prefix]}
-        for cell in nb.cells:
-            if cell.cell_type != "code":
-                continue
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        display = set()
+        if self.fork_display_cells:
+            display = display_cells([(c.metadata.get("nbgrader", {}).get("grade_id"), c.source) for c in code],
+                                    trusted, graded)
+        for cell in code:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id in trusted and cell.source == trusted[grade_id]:
+            mine = grade_id in trusted and cell.source == trusted[grade_id]
+            if mine and grade_id not in display:
                 continue
             cell.metadata[STASH] = cell.source
-            cell.source = (f'__import__("grader._student")._student.student_cell('
+            runner = "display_cell" if mine else "student_cell"
+            cell.source = (f'__import__("grader._student")._student.{runner}('
                            f'globals(), {cell.source!r}, {settings!r})')
         return nb, resources
 

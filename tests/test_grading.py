@@ -99,6 +99,14 @@ def _grade(course, tmp_path, assignment, student, notebook):
     return {cell.name: cell.score for cell in grade.cells if cell.name in points}
 
 
+def _shown(course, assignment, student) -> list:
+    """Each code cell's printed text and errors in the graded notebook."""
+    graded = read(course.root / "autograded" / student / assignment / f"{assignment}.ipynb")
+    return [(nbgrader(c).get("grade_id"), "".join(o.text for o in c.outputs if o.get("name") == "stdout"),
+             [(o.ename, o.evalue) for o in c.outputs if o.output_type == "error"])
+            for c in graded.cells if c.cell_type == "code"]
+
+
 @pytest.mark.parametrize("assignment", assignments())
 def test_solutions_score_full_marks_and_the_release_scores_zero(course, tmp_path, assignment):
     points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
@@ -107,6 +115,15 @@ def test_solutions_score_full_marks_and_the_release_scores_zero(course, tmp_path
     untouched = _grade(course, tmp_path, assignment, "untouched",
                        student_submission(assignment, solved=False))
     assert untouched == {name: 0.0 for name in points}
+    # Instructor cells that only show something ran whole in one fork each (the default,
+    # grader.sandbox.display_cells); run in the kernel instead, every cell shows the same.
+    shown = _shown(course, assignment, "solver")
+    course.api.config.SandboxStudentCode.fork_display_cells = False
+    try:
+        assert _grade(course, tmp_path, assignment, "solver", student_submission(assignment)) == points
+    finally:
+        course.api.config.SandboxStudentCode.fork_display_cells = True
+    assert _shown(course, assignment, "solver") == shown
 
 
 @pytest.mark.parametrize("assignment", assignments())

@@ -233,6 +233,50 @@ def test_printed_output_is_relayed_and_capped(ns, capsys):
     assert "top level" in out and "hello" in out and "output cut" in out and len(out) < 20_000
 
 
+def test_student_code_runs_in_the_kernels_grad_mode(ns):
+    # torch keeps grad mode per thread, and student code runs in a fresh one
+    cell(ns, "def modes():\n    return torch.is_grad_enabled(), torch.is_inference_mode_enabled()\n")
+    assert ns["modes"]() == (True, False)
+    with torch.no_grad():
+        assert ns["modes"]() == (False, False)
+        cell(ns, "grad_in_cell = torch.is_grad_enabled()")
+    assert ns["grad_in_cell"] is False
+    with torch.inference_mode():
+        assert ns["modes"]() == (False, True)
+
+
+def test_a_display_cell_runs_in_one_fork_and_keeps_nothing(ns, capsys):
+    cell(ns, "import os\ndef pid():\n    return os.getpid()\n")
+    source = "seen = {pid() for _ in range(3)}\nprint(len(seen), 'process(es)', os.getpid() in seen)\n"
+    _student.display_cell(ns, source, LIMITS)
+    assert capsys.readouterr().out == "1 process(es) True\n"  # student code ran in the cell's fork
+    assert "seen" not in ns
+    exec(source, ns)  # as an instructor's cell runs in the kernel: one fork per call
+    assert capsys.readouterr().out == "3 process(es) False\n"
+
+
+def test_a_display_cell_the_sandbox_refuses_runs_in_the_kernel_instead(ns, capsys, tmp_path):
+    secret = tmp_path / "course" / "answer.txt"
+    secret.parent.mkdir()
+    secret.write_text("42")
+    cell(ns, "def double(x):\n    return 2 * x\n")
+    limits = {**LIMITS, "protected": [*LIMITS["protected"], str(secret.parent)]}
+    _student.display_cell(ns, f"print('shown once', double(int(open({str(secret)!r}).read())))", limits)
+    assert capsys.readouterr().out == "shown once 84\n"
+    cell(ns, "def broken(x):\n    raise ValueError('not yet: ' + str(x))\n")
+    with pytest.raises(ValueError, match="not yet: 3"):  # the student's error, raised by its call here
+        _student.display_cell(ns, "print('before')\nbroken(3)", limits)
+    assert capsys.readouterr().out == "before\n"
+
+
+def test_a_display_cell_that_runs_out_of_time_fails_once(ns):
+    cell(ns, "def stuck():\n    while True:\n        pass\n")
+    start = time.monotonic()
+    with pytest.raises(TimeoutError):
+        _student.display_cell(ns, "stuck()", {**LIMITS, "timeout": 2})
+    assert time.monotonic() - start < 4  # not again in the kernel
+
+
 def test_no_files_processes_or_sockets(ns, tmp_path):
     victim = tmp_path / "gradebook.db"
     victim.write_text("grades")

@@ -1,0 +1,77 @@
+"""Which instructor cells may run whole in one fork under grading (``display_cells``):
+those that call student code and whose bindings nothing afterwards can read."""
+import pytest
+
+from grader.sandbox import display_cells
+from nbtools import SOLUTIONS, nbgrader, read
+
+STUDENT = ("answer", "def score(x):\n    return x * 2\n")
+
+
+def _display(*cells, student=STUDENT, graded=()):
+    """grade_ids chosen among instructor cells ``cells`` (grade_id, source), after the student's."""
+    notebook = [student, *cells]
+    trusted = {grade_id: source for grade_id, source in cells}
+    return display_cells(notebook, trusted, set(graded))
+
+
+def test_a_cell_that_calls_student_code_and_binds_nothing_read_later():
+    assert _display(("show", "for x in range(3):\n    print(score(x))\n"),
+                    ("later", "x = 5\nprint(x)\n")) == {"show"}
+
+
+def test_a_binding_read_later_keeps_the_cell_in_the_kernel():
+    assert _display(("show", "total = score(2)\n"), ("later", "print(total)\n")) == set()
+    # read before the later cell rebinds it
+    assert _display(("show", "x = score(2)\n"), ("later", "print(x)\nx = 1\n")) == set()
+    # rebound in one cell is not assumed for the next: that cell may have failed first
+    assert _display(("show", "x = score(2)\n"), ("a", "x = make()\n"), ("b", "print(x)\n")) == set()
+    # a for loop's body sees its own target; after the loop (it may not have run), the old value
+    assert _display(("show", "m = score(2)\n"), ("a", "for m in models:\n    print(m)\n")) == {"show"}
+    assert _display(("show", "m = score(2)\n"), ("a", "for m in models:\n    pass\nprint(m)\n")) == set()
+
+
+def test_reads_inside_functions_and_by_name_count():
+    # a function defined earlier may be called later and read the global
+    assert _display(("helper", "def report():\n    return total\n"), ("show", "total = score(1)\n")) == set()
+    # ... its own parameters and locals are not globals
+    assert _display(("helper", "def report(total):\n    n = 1\n    return total + n\n"),
+                    ("show", "total = n = score(1)\n")) == {"show"}
+    for later in ("print(globals()['total'])\n", "v = globals().get('total')\n", "names = vars()\n",
+                  "eval(code)\n", "del total\n", "total += 1\n"):
+        assert _display(("show", "total = score(1)\n"), ("later", later)) == set(), later
+    assert _display(("show", "total = score(1)\n"), ("later", "globals().update(other=1)\n")) == {"show"}
+    # a comprehension's variable is its own; a lambda's body reads globals when called
+    assert _display(("show", "i = score(1)\n"), ("later", "squares = [i * i for i in range(3)]\n")) == {"show"}
+    assert _display(("show", "i = score(1)\n"), ("later", "f = lambda: i\n")) == set()
+
+
+def test_only_cells_that_reach_student_code_and_grade_nothing():
+    assert _display(("plain", "for x in range(3):\n    print(x)\n")) == set()
+    # through an instructor's function that calls the student's
+    assert _display(("helper", "def twice(x):\n    return score(score(x))\n"),
+                    ("show", "print(twice(1))\n")) == {"show"}
+    assert _display(("test", "assert score(2) == 4\n"), graded={"test"}) == set()
+
+
+def test_a_student_cell_with_ipython_syntax_may_read_anything():
+    shown = ("show", "x = score(1)\n")
+    assert _display(shown, ("answer2", "%time print(x)\n")) == set()
+    # one that does not compile runs nothing, and reads nothing
+    notebook = [STUDENT, shown, ("answer2", "def broken(:\n")]
+    assert display_cells(notebook, {"show": shown[1]}, set()) == {"show"}
+
+
+@pytest.mark.parametrize("assignment, display, kept", [
+    ("06_ablation", {"code_16", "code_18"}, {"code_09", "code_11"}),  # code_09 binds show_table
+    ("03_train_induction_model", {"code_09", "code_25"}, {"code_12", "code_23", "untrained_model"}),
+    ("05_attention_heatmaps", {"code_09"}, set()),
+])
+def test_in_the_notebooks(assignment, display, kept):
+    nb = read(SOLUTIONS / f"{assignment}.ipynb")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    trusted = {nbgrader(c)["grade_id"]: c.source for c in code
+               if nbgrader(c).get("locked") and not nbgrader(c).get("solution")}
+    graded = {nbgrader(c)["grade_id"] for c in code if nbgrader(c).get("grade")}
+    found = display_cells([(nbgrader(c).get("grade_id"), c.source) for c in code], trusted, graded)
+    assert display <= found and not kept & found
