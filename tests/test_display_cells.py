@@ -66,6 +66,7 @@ def test_a_student_cell_with_ipython_syntax_may_read_anything():
     ("06_ablation", {"code_16", "code_18"}, {"code_09", "code_11"}),  # code_09 binds show_table
     ("03_train_induction_model", {"code_09", "code_25"}, {"code_12", "code_23", "untrained_model"}),
     ("05_attention_heatmaps", {"code_09"}, set()),
+    ("02_qk_ov_circuits", {"code_09", "code_13"}, set()),
 ])
 def test_in_the_notebooks(assignment, display, kept):
     nb = read(SOLUTIONS / f"{assignment}.ipynb")
