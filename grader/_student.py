@@ -124,7 +124,7 @@ def display_cell(namespace: dict, source: str, config: dict) -> None:
     """Stand in for an instructor's cell that only shows something and calls student code
     (``grader.sandbox.display_cells``): run it whole in one fork, where its calls of student
     code are plain calls, instead of one fork per call. Nothing it binds comes back (nothing
-    later reads it). If it fails there, say because the sandbox refuses what the cell does,
+    later reads it), only the global random state. If it fails there, say because the sandbox refuses what the cell does,
     it runs here instead, as any instructor's cell does."""
     CONFIG.update(config)
     shell = _shell()
@@ -138,6 +138,7 @@ def display_cell(namespace: dict, source: str, config: dict) -> None:
     if outcome.get("error"):
         exec(code, namespace)
     else:
+        _set_rng(outcome["rng"])  # as the cell's calls would have advanced it, run from here
         sys.stdout.write(relayed.getvalue())
 
 
@@ -476,11 +477,12 @@ def _run_cell(namespace: dict, cell: _Cell) -> dict:
 
 def _run_display(namespace: dict, code) -> dict:
     _realize(namespace, _CELLS)
+    rng = _rng()
     try:
         exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001  (the kernel runs the cell again and shows it)
         return {"error": _describe_error(exc)}
-    return {"error": None}
+    return {"error": None, "rng": _rng(since=rng)}
 
 
 def _run_call(function: StudentFunction, args: tuple, kwargs: dict, named: dict) -> dict:

@@ -253,6 +253,15 @@ def test_a_display_cell_runs_in_one_fork_and_keeps_nothing(ns, capsys):
     assert "seen" not in ns
     exec(source, ns)  # as an instructor's cell runs in the kernel: one fork per call
     assert capsys.readouterr().out == "3 process(es) False\n"
+    # the global random state advances as the cell's calls advance it, in the kernel or not
+    cell(ns, "def draw():\n    return torch.randint(0, 10**9, (1,)).item()\n")
+    torch.manual_seed(0)
+    _student.display_cell(ns, "print(draw(), draw())", LIMITS)
+    forked = capsys.readouterr().out
+    after = torch.randint(0, 10**9, (1,)).item()
+    torch.manual_seed(0)
+    exec("print(draw(), draw())", ns)
+    assert capsys.readouterr().out == forked and torch.randint(0, 10**9, (1,)).item() == after
 
 
 def test_a_display_cell_the_sandbox_refuses_runs_in_the_kernel_instead(ns, capsys, tmp_path):
