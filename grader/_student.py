@@ -124,8 +124,8 @@ def display_cell(namespace: dict, source: str, config: dict) -> None:
     """Stand in for an instructor's cell that only shows something and calls student code
     (``grader.sandbox.display_cells``): run it whole in one fork, where its calls of student
     code are plain calls, instead of one fork per call. Nothing it binds comes back (nothing
-    later reads it), only the global random state. If it fails there, say because the sandbox refuses what the cell does,
-    it runs here instead, as any instructor's cell does."""
+    later reads it), only the global random state. If it fails there, say because the
+    sandbox refuses what the cell does, it runs here instead, as any instructor's cell does."""
     CONFIG.update(config)
     shell = _shell()
     code = compile(shell.transform_cell(source) if shell is not None else source, "<cell>", "exec")
