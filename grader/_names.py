@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import ast
 
+DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # bind a name; run later
+
 
 def bound(statements) -> set:
     """Names the statements bind at top level (not inside the functions they define)."""
     names, todo = set(), list(statements)
     while todo:
         node = todo.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if isinstance(node, DEFINITIONS):
             names.add(node.name)
             todo.extend(node.decorator_list)
             continue
@@ -177,7 +179,7 @@ def read_before_rebound(names: set, cells: list[list]) -> set:
                 flow(statement.orelse, set(live))  # the loop may not have run: names keep their values
             elif isinstance(statement, (ast.Import, ast.ImportFrom)):
                 live -= bound([statement])
-            elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            elif isinstance(statement, DEFINITIONS):
                 hit(reads(statement), live)
                 live.discard(statement.name)
             else:

@@ -35,11 +35,11 @@ from dataclasses import dataclass, field
 import torch
 
 from . import _jail, _mounts, _seccomp, _wire
-from ._names import bound as _bound
+from ._names import DEFINITIONS, bound as _bound
 
 CONFIG = {"timeout": 60.0, "memory": 4 << 30, "output": 10_000, "message": 1_000,
           "protected": [], "readable": [], "hidden": [], "fixed": []}
-REPLAYABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
+REPLAYABLE = (*DEFINITIONS, ast.Import, ast.ImportFrom)
 HISTORY = re.compile(r"_i+\d*|_+\d*|_[iod]h|In|Out")
 MAX_RESULT = 512 << 20
 _IN_CHILD = False

@@ -25,7 +25,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Float, Int, List, Unicode
 
-from ._names import ANY, bound, read_before_rebound, reads
+from ._names import ANY, DEFINITIONS, bound, read_before_rebound, reads
 
 REPO = Path(__file__).resolve().parent.parent
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.M | re.S)
@@ -67,7 +67,7 @@ def _statements(source: str) -> list:
 
 def _deferred_reads(statements: list) -> set:
     """Names that the functions and classes some code defines may read whenever called."""
-    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+    scopes = (*DEFINITIONS, ast.Lambda)
     return reads([node for statement in statements for node in ast.walk(statement) if isinstance(node, scopes)])
 
 
@@ -84,7 +84,7 @@ def display_cells(cells: list[tuple[str | None, str]], trusted: dict[str, str], 
     reaches = set().union(*(bound(body) for body, ok in zip(statements, mine) if not ok))
     while True:
         more = {node.name for body, ok in zip(statements, mine) if ok for node in body
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                if isinstance(node, DEFINITIONS)
                 and reads(node) & reaches} - reaches
         if not more:
             break
