@@ -1,24 +1,32 @@
 """Grading a synthetic class: seconds per submission-notebook, against plain execution.
 
-    python benchmarks/bench_grading.py            # 20 students x every released notebook
-    python benchmarks/bench_grading.py --quick    # 4 students
+    python benchmarks/bench_grading.py              # 10 students x every released notebook
+    python benchmarks/bench_grading.py --quick      # 4 students
+    python benchmarks/bench_grading.py --students 20 --rounds 3
 
 Each student hands in every notebook, answered correctly, with one exercise wrong, with
 one exercise that does not even parse, or untouched, in turn. The same files are run
 through nbclient alone ("plain": what executing them costs, with nbgrader's environment
 variable set so notebook 3 trains as briefly as it does under grading) and through
 ``python -m grader grade`` (fresh course each time: everything is graded), with 1 and 2
-workers. Timings on a shared machine are noisy: compare the ratios within one run.
+workers. The machine is shared and noisy (its disk stalls now and then), so the four
+phases run in rounds, in turn forwards and backwards (plain, grade, plain, grade; then
+grade, plain, grade, plain), which cancels a steady drift; each phase's median over the
+rounds is reported, each round's own ratios show the spread, and so does a second measure
+that a stall in one notebook hardly moves: the median over the notebooks of each one's
+grading time over its plain execution time.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -32,6 +40,8 @@ from grader.batch import solved_submission  # noqa: E402
 from grader.course import RELEASE, assignments  # noqa: E402
 
 KINDS = ("correct", "wrong", "broken", "correct", "untouched")
+PHASES = (("plain", 1), ("grade", 1), ("plain", 2), ("grade", 2))
+GRADED = re.compile(r"^graded  (\S+) (\S+) (\S+)  \((.*)\)  ([\d.]+) s$")
 
 
 def _answer_cells(nb):
@@ -70,67 +80,96 @@ def _quiet() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the kernels' warnings about TCP, as in `grade`
 
 
-def plain(paths: list[Path], workers: int) -> tuple[float, list[float]]:
+def plain(paths: list[Path], workers: int) -> tuple[float, dict[str, float], dict]:
+    """The class total, each file's seconds; plain execution gives no scores."""
     start = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet) as pool:
         each = list(pool.map(_execute, map(str, paths)))
-    return time.perf_counter() - start, each
+    return time.perf_counter() - start, {p.name: t for p, t in zip(paths, each)}, {}
 
 
-def grade(folder: Path, workers: int) -> float:
+def grade(folder: Path, workers: int) -> tuple[float, dict[str, float], dict[str, str]]:
+    """The class total as an instructor waits for it, each file's seconds in its worker,
+    and each file's score."""
     with tempfile.TemporaryDirectory() as course:
         start = time.perf_counter()
         run = subprocess.run([sys.executable, "-m", "grader", "--course", course, "grade", str(folder),
                               "--workers", str(workers)], cwd=REPO, capture_output=True, text=True)
         seconds = time.perf_counter() - start
-        if run.returncode:
-            sys.exit(f"grading failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}")
-        graded = [line.split() for line in run.stdout.splitlines() if line.startswith("graded  ")]
-        print(f"  graded with {workers} worker(s): {' '.join(line[3] for line in graded)}")
-        # Each notebook's time in its worker; the rest is the batch's own (starting, generating
-        # the assignments, the environment check, recording).
-        busy = sum(float(line[-2]) for line in graded) / workers
-        print(f"  grading the notebooks took {busy:.1f} s per worker of the {seconds:.1f} s total")
-        return seconds
+    if run.returncode:
+        sys.exit(f"grading failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}")
+    graded = [GRADED.match(line) for line in run.stdout.splitlines()]
+    graded = [m for m in graded if m]
+    return seconds, {m[4]: float(m[5]) for m in graded}, {m[4]: m[3] for m in graded}
+
+
+def write_class(folder: Path, students: int, names: list[str]) -> tuple[list[Path], dict[str, int]]:
+    paths, kinds = [], defaultdict(int)
+    for n in range(students):
+        for i, assignment in enumerate(names):
+            kind = KINDS[(n + i) % len(KINDS)]
+            kinds[kind] += 1
+            path = folder / f"student{n:02d}_{assignment}.ipynb"
+            nbformat.write(submission(assignment, kind), str(path))
+            paths.append(path)
+    return paths, kinds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="4 students instead of 20")
+    parser.add_argument("--quick", action="store_true", help="4 students instead of 10")
     parser.add_argument("--students", type=int)
+    parser.add_argument("--rounds", type=int, default=2, help="times each phase runs (default 2)")
     args = parser.parse_args()
-    students = args.students or (4 if args.quick else 20)
+    students = args.students or (4 if args.quick else 10)
     # As under grading: one torch thread per kernel, notebook 3's training cut short.
     os.environ.update(OMP_NUM_THREADS="1", NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg",
                       HF_HUB_OFFLINE="1")
     names = [a for a in assignments() if (RELEASE / f"{a}.ipynb").exists()]
+    runs = defaultdict(list)  # (kind, workers) -> [(total, {file: seconds})] over the rounds
+    scores = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "class"
         folder.mkdir()
-        paths, kinds = [], {}
-        for n in range(students):
-            for i, assignment in enumerate(names):
-                kind = KINDS[(n + i) % len(KINDS)]
-                kinds[kind] = kinds.get(kind, 0) + 1
-                path = folder / f"student{n:02d}_{assignment}.ipynb"
-                nbformat.write(submission(assignment, kind), str(path))
-                paths.append(path)
+        paths, kinds = write_class(folder, students, names)
         count = len(paths)
         print(f"class: {students} students x {len(names)} notebooks = {count} submission-notebooks "
-              f"({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))})")
-        plain1, each = plain(paths, 1)
-        for assignment in names:
-            times = [t for p, t in zip(paths, each) if p.name.endswith(f"_{assignment}.ipynb")]
-            print(f"  plain execution of {assignment}: {sum(times) / len(times):.1f} s per notebook")
-        grade1 = grade(folder, 1)
-        plain2, _ = plain(paths, 2)
-        grade2 = grade(folder, 2)
-    print(f"\n{'':28s}{'class total':>12s}{'s per notebook':>16s}")
-    for label, seconds in [("plain execution, 1 worker", plain1), ("grade, 1 worker", grade1),
-                           ("plain execution, 2 workers", plain2), ("grade, 2 workers", grade2)]:
-        print(f"{label:28s}{seconds:11.1f}s{seconds / count:15.1f}s")
-    print(f"\ngrading / plain execution: {grade1 / plain1:.2f}x with 1 worker, "
-          f"{grade2 / plain2:.2f}x with 2 workers (target: at most 1.5x)")
+              f"({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}); {args.rounds} round(s)")
+        for r in range(args.rounds):
+            for kind, workers in PHASES if r % 2 == 0 else PHASES[::-1]:
+                total, each, graded = plain(paths, workers) if kind == "plain" else grade(folder, workers)
+                runs[kind, workers].append((total, each))
+                print(f"  round {r + 1}: {kind} with {workers} worker(s) {total:7.1f} s", flush=True)
+                if kind == "grade":
+                    if scores is None:
+                        scores = graded
+                        print(f"    scores: {' '.join(scores[p.name] for p in paths)}")
+                    elif graded != scores:  # grading the same files again must give the same grades
+                        sys.exit(f"the grades changed between runs: {graded} against {scores}")
+    report(runs, paths, names, args.rounds)
+
+
+def report(runs: dict, paths: list[Path], names: list[str], rounds: int) -> None:
+    count = len(paths)
+    total = {phase: statistics.median(t for t, _ in runs[phase]) for phase in PHASES}
+    # Each file's median seconds over the rounds.
+    each = {phase: {p.name: statistics.median(e[p.name] for _, e in runs[phase]) for p in paths}
+            for phase in PHASES}
+    print(f"\n{'':28s}{'class total':>12s}{'s per notebook':>16s}   (median of {rounds} round(s))")
+    for kind, workers in PHASES:
+        label = f"{'plain execution' if kind == 'plain' else 'grade'}, {workers} worker{'s' * (workers > 1)}"
+        print(f"{label:28s}{total[kind, workers]:11.1f}s{total[kind, workers] / count:15.1f}s")
+    print("\nper notebook with 1 worker, seconds (plain -> graded):")
+    for assignment in names:
+        mine = [p.name for p in paths if p.name.endswith(f"_{assignment}.ipynb")]
+        p, g = (statistics.mean(each[kind, 1][name] for name in mine) for kind in ("plain", "grade"))
+        print(f"  {assignment:28s}{p:6.1f} -> {g:5.1f}  ({g / p:.2f}x)")
+    for workers in (1, 2):
+        rounds_ = ", ".join(f"{g / p:.2f}x" for (p, _), (g, _) in zip(runs["plain", workers], runs["grade", workers]))
+        paired = statistics.median(each["grade", workers][p.name] / each["plain", workers][p.name] for p in paths)
+        print(f"\n{workers} worker{'s' * (workers > 1)}: grading / plain execution {total['grade', workers] / total['plain', workers]:.2f}x "
+              f"(each round: {rounds_}); the median notebook {paired:.2f}x")
+    print("target: at most 1.5x")
 
 
 if __name__ == "__main__":

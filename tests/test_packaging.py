@@ -41,6 +41,18 @@ def test_importing_the_toolkit_does_not_import_torch_or_transformer_lens():
     assert out.stdout.strip() == "False"
 
 
+def test_grading_processes_skip_jsonschemas_iri_parser_and_still_validate_notebooks():
+    """Every grading process (the grader, each worker, ``check``) would spend over a second
+    building rfc3987_syntax's parser, for a format check no notebook schema uses."""
+    code = ("import sys, grader, nbformat, nbformat.v4 as v4\n"
+            "nbformat.validate(v4.new_notebook(cells=[v4.new_code_cell('1')]))\n"
+            "bad = v4.new_notebook(); bad.cells = [{'cell_type': 'code'}]\n"
+            "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    print('rejected')\n"
+            "print(sys.modules['rfc3987_syntax'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.split() == ["rejected", "None"]
+
+
 def _colab_python() -> str:
     """Colab runs Python 3.13; use it when this machine has one (pyenv), else this Python."""
     for candidate in sorted(Path.home().glob(".pyenv/versions/3.13*/bin/python3")):
