@@ -41,7 +41,7 @@ from grader.course import RELEASE, assignments  # noqa: E402
 
 KINDS = ("correct", "wrong", "broken", "correct", "untouched")
 PHASES = (("plain", 1), ("grade", 1), ("plain", 2), ("grade", 2))
-GRADED = re.compile(r"^graded  (\S+) (\S+) (\S+)  \((.*)\)  ([\d.]+) s$")
+GRADED = re.compile(r"^graded  (\S+) (\S+) (\S+)  \((.*)\)  ([\d.]+) s$", re.M)  # a line of `grade`
 
 
 def _answer_cells(nb):
@@ -80,12 +80,12 @@ def _quiet() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the kernels' warnings about TCP, as in `grade`
 
 
-def plain(paths: list[Path], workers: int) -> tuple[float, dict[str, float], dict]:
-    """The class total, each file's seconds; plain execution gives no scores."""
+def plain(paths: list[Path], workers: int) -> tuple[float, dict[str, float]]:
+    """The class total and each file's seconds."""
     start = time.perf_counter()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet) as pool:
         each = list(pool.map(_execute, map(str, paths)))
-    return time.perf_counter() - start, {p.name: t for p, t in zip(paths, each)}, {}
+    return time.perf_counter() - start, {p.name: t for p, t in zip(paths, each)}
 
 
 def grade(folder: Path, workers: int) -> tuple[float, dict[str, float], dict[str, str]]:
@@ -98,8 +98,7 @@ def grade(folder: Path, workers: int) -> tuple[float, dict[str, float], dict[str
         seconds = time.perf_counter() - start
     if run.returncode:
         sys.exit(f"grading failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}")
-    graded = [GRADED.match(line) for line in run.stdout.splitlines()]
-    graded = [m for m in graded if m]
+    graded = list(GRADED.finditer(run.stdout))
     return seconds, {m[4]: float(m[5]) for m in graded}, {m[4]: m[3] for m in graded}
 
 
@@ -137,7 +136,10 @@ def main() -> None:
               f"({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}); {args.rounds} round(s)")
         for r in range(args.rounds):
             for kind, workers in PHASES if r % 2 == 0 else PHASES[::-1]:
-                total, each, graded = plain(paths, workers) if kind == "plain" else grade(folder, workers)
+                if kind == "plain":
+                    total, each = plain(paths, workers)
+                else:
+                    total, each, graded = grade(folder, workers)
                 runs[kind, workers].append((total, each))
                 print(f"  round {r + 1}: {kind} with {workers} worker(s) {total:7.1f} s", flush=True)
                 if kind == "grade":
@@ -165,10 +167,10 @@ def report(runs: dict, paths: list[Path], names: list[str], rounds: int) -> None
         p, g = (statistics.mean(each[kind, 1][name] for name in mine) for kind in ("plain", "grade"))
         print(f"  {assignment:28s}{p:6.1f} -> {g:5.1f}  ({g / p:.2f}x)")
     for workers in (1, 2):
-        rounds_ = ", ".join(f"{g / p:.2f}x" for (p, _), (g, _) in zip(runs["plain", workers], runs["grade", workers]))
+        spread = ", ".join(f"{g / p:.2f}x" for (p, _), (g, _) in zip(runs["plain", workers], runs["grade", workers]))
         paired = statistics.median(each["grade", workers][p.name] / each["plain", workers][p.name] for p in paths)
         print(f"\n{workers} worker{'s' * (workers > 1)}: grading / plain execution {total['grade', workers] / total['plain', workers]:.2f}x "
-              f"(each round: {rounds_}); the median notebook {paired:.2f}x")
+              f"(each round: {spread}); the median notebook {paired:.2f}x")
     print("target: at most 1.5x")
 
 
