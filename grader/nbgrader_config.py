@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for `grader.s
 from nbgrader.converters import Autograde  # noqa: E402
 from nbgrader.preprocessors import Execute  # noqa: E402
 
+from grader.kernels import WarmExecute  # noqa: E402
 from grader.sandbox import RestoreStudentCode, SandboxStudentCode  # noqa: E402
 
 c = get_config()  # noqa: F821  (nbgrader provides it)
@@ -21,12 +22,24 @@ c.CourseDirectory.course_id = "induction-circuits"
 # that runs it in a locked-down fork (grader/sandbox.py), and gets its source back after.
 steps = Autograde.class_traits()["autograde_preprocessors"].default()
 at = steps.index(Execute)
-c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, Execute, RestoreStudentCode] + steps[at + 1:]
+c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, WarmExecute, RestoreStudentCode] + steps[at + 1:]
+# Kernels import the heavy libraries as they start (grader/kernels.py): torch, TransformerLens,
+# the toolkit, and the four that TransformerBridge imports the first time it builds a model
+# (2.5 s). Not matplotlib's pyplot: it is cheap, and picks its backend as it is imported.
+c.WarmExecute.preload = ["torch", "transformer_lens", "induction_circuits.model", "induction_circuits.training",
+                         "transformer_lens.model_bridge.supported_architectures", "accelerate",
+                         "torch.distributed.elastic", "torch._dynamo"]
+# Where notebook 3 saves its model: read when a notebook saves or loads one, so a kernel
+# started ahead for the next notebook (a batch worker's spare) can be given it late.
+c.WarmExecute.late_env = ["INDUCTION_CIRCUITS_HOME"]
 # Per call of student code (a stuck call fails that call; the cell goes on)...
 c.SandboxStudentCode.timeout = 60
 # ...and per cell: nothing in a notebook legitimately runs longer (training is cut
 # short under nbgrader), and an endless loop must not hold up the class.
 c.Execute.timeout = 180
+# Once the last cell has run the kernel has nothing more to give: stop it at once. Asked
+# to exit, a kernel that has loaded torch takes 1 to 2.5 s, and nbclient waits for it.
+c.Execute.shutdown_kernel = "immediate"
 # torch and tqdm warnings go to stderr, and nbgrader scores a graded cell with
 # any stderr output as failed: drop stderr text from graded cells. Errors are
 # separate outputs and still fail the cell.

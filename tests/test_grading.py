@@ -6,6 +6,7 @@ import json
 import nbformat
 import pytest
 
+from grader import kernels
 from grader.course import Course, assignments
 from nbtools import (RELEASE, SOLUTIONS, auto_graded_points, nbgrader, read, solution_sources,
                      student_submission)
@@ -64,7 +65,9 @@ def test_every_assignment_has_a_release_and_a_wrong_answer_fixture():
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    return Course(tmp_path_factory.mktemp("course"))
+    # As a batch worker grades: each notebook's kernel started while the one before runs.
+    yield Course(tmp_path_factory.mktemp("course"), spare_kernel=True)
+    kernels.stop_spare()
 
 
 @pytest.mark.parametrize("assignment", assignments())
@@ -108,21 +111,30 @@ def _shown(course, assignment, student) -> list:
 
 
 @pytest.mark.parametrize("assignment", assignments())
-def test_solutions_score_full_marks_and_the_release_scores_zero(course, tmp_path, assignment):
+def test_solutions_score_full_marks_and_the_release_scores_zero(course, tmp_path, assignment, monkeypatch):
     points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
-    solved = _grade(course, tmp_path, assignment, "solver", student_submission(assignment))
-    assert solved == points
     untouched = _grade(course, tmp_path, assignment, "untouched",
                        student_submission(assignment, solved=False))
     assert untouched == {name: 0.0 for name in points}
-    # Instructor cells that only show something ran whole in one fork each (the default,
-    # grader.sandbox.display_cells); run in the kernel instead, every cell shows the same.
+    # The solutions are graded in the kernel started while the release was: it fits, and
+    # is taken, not stopped.
+    assert kernels._spare is not None
+    with monkeypatch.context() as patch:
+        patch.setattr(kernels, "_stop", lambda spare: pytest.fail("the spare kernel was not taken"))
+        solved = _grade(course, tmp_path, assignment, "solver", student_submission(assignment))
+    assert solved == points
+    # Graded the plain way (no cell run whole in one fork, grader.sandbox.display_cells; a
+    # kernel started for the notebook, preloading nothing, grader.kernels), every cell
+    # shows the same.
     shown = _shown(course, assignment, "solver")
-    course.api.config.SandboxStudentCode.fork_display_cells = False
+    kernels.stop_spare()
+    config = course.api.config
+    saved = config.SandboxStudentCode.fork_display_cells, config.WarmExecute.spare, config.WarmExecute.preload
+    config.SandboxStudentCode.fork_display_cells, config.WarmExecute.spare, config.WarmExecute.preload = False, False, []
     try:
         assert _grade(course, tmp_path, assignment, "solver", student_submission(assignment)) == points
     finally:
-        course.api.config.SandboxStudentCode.fork_display_cells = True
+        config.SandboxStudentCode.fork_display_cells, config.WarmExecute.spare, config.WarmExecute.preload = saved
     assert _shown(course, assignment, "solver") == shown
 
 
