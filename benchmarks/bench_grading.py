@@ -14,13 +14,16 @@ phases run in rounds, in turn forwards and backwards (plain, grade, plain, grade
 grade, plain, grade, plain), which cancels a steady drift; each phase's median over the
 rounds is reported, each round's own ratios show the spread, and so does a second measure
 that a stall in one notebook hardly moves: the median over the notebooks of each one's
-grading time over its plain execution time.
+grading time over its plain execution time. Each phase's CPU time (its processes' user and
+system seconds, kernels and sandbox forks included) shows what it costs a machine with no
+core to spare.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,26 +83,33 @@ def _quiet() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the kernels' warnings about TCP, as in `grade`
 
 
-def plain(paths: list[Path], workers: int) -> tuple[float, dict[str, float]]:
-    """The class total and each file's seconds."""
-    start = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process's finished children, theirs included (those they waited
+    for: a sandbox fork still running when its kernel is stopped is not counted)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def plain(paths: list[Path], workers: int) -> tuple[float, dict[str, float], float]:
+    """The class total, each file's seconds, and the CPU seconds."""
+    start, cpu = time.perf_counter(), _cpu()
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet) as pool:
         each = list(pool.map(_execute, map(str, paths)))
-    return time.perf_counter() - start, {p.name: t for p, t in zip(paths, each)}
+    return time.perf_counter() - start, {p.name: t for p, t in zip(paths, each)}, _cpu() - cpu
 
 
-def grade(folder: Path, workers: int) -> tuple[float, dict[str, float], dict[str, str]]:
+def grade(folder: Path, workers: int) -> tuple[float, dict[str, float], float, dict[str, str]]:
     """The class total as an instructor waits for it, each file's seconds in its worker,
-    and each file's score."""
+    the CPU seconds, and each file's score."""
     with tempfile.TemporaryDirectory() as course:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu()
         run = subprocess.run([sys.executable, "-m", "grader", "--course", course, "grade", str(folder),
                               "--workers", str(workers)], cwd=REPO, capture_output=True, text=True)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     if run.returncode:
         sys.exit(f"grading failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}")
     graded = list(GRADED.finditer(run.stdout))
-    return seconds, {m[4]: float(m[5]) for m in graded}, {m[4]: m[3] for m in graded}
+    return seconds, {m[4]: float(m[5]) for m in graded}, cpu, {m[4]: m[3] for m in graded}
 
 
 def write_class(folder: Path, students: int, names: list[str]) -> tuple[list[Path], dict[str, int]]:
@@ -125,7 +135,7 @@ def main() -> None:
     os.environ.update(OMP_NUM_THREADS="1", NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg",
                       HF_HUB_OFFLINE="1")
     names = [a for a in assignments() if (RELEASE / f"{a}.ipynb").exists()]
-    runs = defaultdict(list)  # (kind, workers) -> [(total, {file: seconds})] over the rounds
+    runs = defaultdict(list)  # (kind, workers) -> [(total, {file: seconds}, cpu)] over the rounds
     scores = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "class"
@@ -137,11 +147,12 @@ def main() -> None:
         for r in range(args.rounds):
             for kind, workers in PHASES if r % 2 == 0 else PHASES[::-1]:
                 if kind == "plain":
-                    total, each = plain(paths, workers)
+                    total, each, cpu = plain(paths, workers)
                 else:
-                    total, each, graded = grade(folder, workers)
-                runs[kind, workers].append((total, each))
-                print(f"  round {r + 1}: {kind} with {workers} worker(s) {total:7.1f} s", flush=True)
+                    total, each, cpu, graded = grade(folder, workers)
+                runs[kind, workers].append((total, each, cpu))
+                print(f"  round {r + 1}: {kind} with {workers} worker(s) {total:7.1f} s  (CPU {cpu:7.1f} s)",
+                      flush=True)
                 if kind == "grade":
                     if scores is None:
                         scores = graded
@@ -153,24 +164,29 @@ def main() -> None:
 
 def report(runs: dict, paths: list[Path], names: list[str], rounds: int) -> None:
     count = len(paths)
-    total = {phase: statistics.median(t for t, _ in runs[phase]) for phase in PHASES}
+    total = {phase: statistics.median(t for t, _, _ in runs[phase]) for phase in PHASES}
+    cpu = {phase: statistics.median(c for _, _, c in runs[phase]) for phase in PHASES}
     # Each file's median seconds over the rounds.
-    each = {phase: {p.name: statistics.median(e[p.name] for _, e in runs[phase]) for p in paths}
+    each = {phase: {p.name: statistics.median(e[p.name] for _, e, _ in runs[phase]) for p in paths}
             for phase in PHASES}
-    print(f"\n{'':28s}{'class total':>12s}{'s per notebook':>16s}   (median of {rounds} round(s))")
+    print(f"\n{'':28s}{'class total':>12s}{'s per notebook':>16s}{'CPU s per notebook':>20s}"
+          f"   (median of {rounds} round(s))")
     for kind, workers in PHASES:
         label = f"{'plain execution' if kind == 'plain' else 'grade'}, {workers} worker{'s' * (workers > 1)}"
-        print(f"{label:28s}{total[kind, workers]:11.1f}s{total[kind, workers] / count:15.1f}s")
+        print(f"{label:28s}{total[kind, workers]:11.1f}s{total[kind, workers] / count:15.1f}s"
+              f"{cpu[kind, workers] / count:19.1f}s")
     print("\nper notebook with 1 worker, seconds (plain -> graded):")
     for assignment in names:
         mine = [p.name for p in paths if p.name.endswith(f"_{assignment}.ipynb")]
         p, g = (statistics.mean(each[kind, 1][name] for name in mine) for kind in ("plain", "grade"))
         print(f"  {assignment:28s}{p:6.1f} -> {g:5.1f}  ({g / p:.2f}x)")
     for workers in (1, 2):
-        spread = ", ".join(f"{g / p:.2f}x" for (p, _), (g, _) in zip(runs["plain", workers], runs["grade", workers]))
+        spread = ", ".join(f"{g / p:.2f}x" for (p, _, _), (g, _, _) in zip(runs["plain", workers], runs["grade", workers]))
         paired = statistics.median(each["grade", workers][p.name] / each["plain", workers][p.name] for p in paths)
         print(f"\n{workers} worker{'s' * (workers > 1)}: grading / plain execution {total['grade', workers] / total['plain', workers]:.2f}x "
               f"(each round: {spread}); the median notebook {paired:.2f}x")
+    print(f"\nCPU time: grading / plain execution {cpu['grade', 1] / cpu['plain', 1]:.2f}x with 1 worker, "
+          f"{cpu['grade', 2] / cpu['plain', 2]:.2f}x with 2")
     print("target: at most 1.5x")
 
 

@@ -16,6 +16,7 @@ notebook's own work begins. ``WarmExecute`` is nbgrader's Execute with two chang
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,18 @@ class _Spare:
 
 
 _spare: _Spare | None = None
+# Run in a spare kernel as its notebook takes it (in a namespace of its own: the notebook's
+# gets nothing): the notebook's folder, also as IPython's directory history, and late_env.
+ARRIVE = """
+import os, pathlib
+os.chdir(cwd)
+for name, value in late.items():
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+get_ipython().history_manager.dir_hist[:] = [pathlib.Path(cwd)]
+"""
 
 
 def _stop(spare: _Spare) -> None:
@@ -64,7 +77,7 @@ class WarmExecute(Execute):
         global _spare
         cwd = self.resources.get("metadata", {}).get("path") or os.getcwd()
         env = dict(os.environ)
-        late = {name: env[name] for name in self.late_env if name in env}
+        late = {name: env.get(name) for name in self.late_env}
         launch = (self.kernel_name, tuple(self._arguments()),
                   tuple(sorted((k, v) for k, v in env.items() if k not in late)))
         spare, _spare = _spare, None
@@ -106,21 +119,19 @@ class WarmExecute(Execute):
             await self._arrive(kc, *arrival)
             return kc
         except Exception:  # noqa: BLE001  (the spare died, say): a new kernel, as without one
-            if self.kc is not None:
+            with contextlib.suppress(Exception):  # (nbclient may have stopped them already)
                 await ensure_async(self.kc.stop_channels())
-                self.kc = None
-            if self.km is not None:
+            with contextlib.suppress(Exception):
                 await ensure_async(self.km.shutdown_kernel(now=True))
+            self.kc = None
             self.km = await self._async_start(*self._launch)
             return await super().async_start_new_kernel_client()
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     async def _arrive(self, kc, cwd: str, late: dict) -> None:
-        """Make a spare kernel what a new one started for this notebook would be: in its
-        folder (also IPython's directory history), with its late_env values."""
-        code = (f"__import__('os').chdir({cwd!r}); __import__('os').environ.update({late!r}); "
-                f"get_ipython().history_manager.dir_hist[:] = [__import__('pathlib').Path({cwd!r})]")
+        """Make a spare kernel what a new one started for this notebook would be (ARRIVE)."""
+        code = f"exec({ARRIVE!r}, {{'cwd': {cwd!r}, 'late': {late!r}}})"
         reply = await self.async_wait_for_reply(kc.execute(code, silent=True, store_history=False))
         if reply is None or reply["content"]["status"] != "ok":
             raise RuntimeError(f"the grading kernel could not be set up for {Path(cwd).name}")

@@ -64,6 +64,10 @@ def test_the_next_notebook_takes_the_spare_kernel_and_sees_its_own_folder_and_va
     second = _run(tmp_path / "two", LATE="b", EARLY="x")
     assert second["pid"] == spare  # started while the first notebook ran
     assert {k: v for k, v in second.items() if k != "pid"} == _seen(tmp_path / "two", "b", "x")
+    spare = _spare_pid()
+    third = _run(tmp_path / "three", EARLY="x")  # a late value this notebook has not: gone
+    assert third["pid"] == spare
+    assert {k: v for k, v in third.items() if k != "pid"} == _seen(tmp_path / "three", "None", "x")
 
 
 def test_a_spare_started_otherwise_is_stopped_and_a_new_kernel_started(tmp_path):
