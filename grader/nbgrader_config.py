@@ -38,7 +38,8 @@ c.SandboxStudentCode.timeout = 60
 # short under nbgrader), and an endless loop must not hold up the class.
 c.Execute.timeout = 180
 # Once the last cell has run the kernel has nothing more to give: stop it at once. Asked
-# to exit, a kernel that has loaded torch takes 1 to 2.5 s, and nbclient waits for it.
+# to exit, a kernel that has loaded torch takes 1 s or more (graded ones, 2.5 s and then
+# SIGTERM), and nbclient waits for it.
 c.Execute.shutdown_kernel = "immediate"
 # torch and tqdm warnings go to stderr, and nbgrader scores a graded cell with
 # any stderr output as failed: drop stderr text from graded cells. Errors are
