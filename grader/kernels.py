@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,15 +46,19 @@ for name, value in late.items():
         os.environ.pop(name, None)
     else:
         os.environ[name] = value
-get_ipython().history_manager.dir_hist[:] = [pathlib.Path(cwd)]
+get_ipython().starting_dir = os.getcwd()
+get_ipython().history_manager.dir_hist[:] = [pathlib.Path.cwd()]
 """
+# A kernel dies with the process that started it, even one killed by SIGKILL whose kernels
+# a subreaper (systemd --user) adopts: ipykernel's own watch only starts after the preload.
+DIE_WITH_PARENT = "__import__('ctypes').CDLL(None).prctl(1, 9);"  # PR_SET_PDEATHSIG, SIGKILL
 
 
 def _stop(spare: _Spare) -> None:
     try:
         run_sync(spare.km.shutdown_kernel)(now=True)
-    except Exception:  # noqa: BLE001  (already gone)
-        pass
+    except Exception as error:  # noqa: BLE001
+        logging.getLogger(__name__).warning("could not stop a spare grading kernel: %s", error)
 
 
 @atexit.register
@@ -73,26 +79,30 @@ class WarmExecute(Execute):
     _launch = None  # (folder, environment) to start a new kernel with, should the spare fail
 
     def create_kernel_manager(self):
-        """A kernel, started: the spare if it fits, else a new one (then a new spare)."""
+        """A kernel, started: the spare if it fits, else a new one; and, with ``spare`` on,
+        a new spare. (Called by nbclient's synchronous setup_kernel, as nbgrader runs it:
+        every kernel manager here lives on this thread's event loop.)"""
         global _spare
-        cwd = self.resources.get("metadata", {}).get("path") or os.getcwd()
+        cwd = os.path.abspath(self.resources.get("metadata", {}).get("path") or os.getcwd())
         env = dict(os.environ)
         late = {name: env.get(name) for name in self.late_env}
-        launch = (self.kernel_name, tuple(self._arguments()),
-                  tuple(sorted((k, v) for k, v in env.items() if k not in late)))
+        # The kernel nbclient would choose: configured, else the notebook's.
+        name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or ""
+        launch = (name, tuple(self._arguments()), tuple(sorted((k, v) for k, v in env.items() if k not in late)))
         spare, _spare = _spare, None
         if spare is not None and not (spare.launch == launch and run_sync(spare.km.is_alive)()):
             _stop(spare)
             spare = None
-        km = self._start(cwd, env) if spare is None else spare.km
+        self.km = self._start(name, cwd, env) if spare is None else spare.km
         self._arrival = None if spare is None else (cwd, late)
-        self._launch = (cwd, env)
+        self._launch = (name, cwd, env)
         if self.spare:
-            # Started here, with this notebook's folder and values; the next notebook
-            # gives it its own (see _arrive).
-            _spare = _Spare(self._start(cwd, env), launch, late)
-        self.km = km
-        return km
+            # Started with this notebook's folder and values; the next gives it its own (_arrive).
+            try:
+                _spare = _Spare(self._start(name, cwd, env), launch, late)
+            except Exception as error:  # noqa: BLE001  (this notebook is graded all the same)
+                self.log.warning("could not start a spare grading kernel: %s", error)
+        return self.km
 
     def _arguments(self) -> list[str]:
         preload = [f"--IPKernelApp.exec_lines=__import__('importlib').import_module({name!r});"
@@ -100,10 +110,11 @@ class WarmExecute(Execute):
         history = [f"--HistoryManager.hist_file={self.ipython_hist_file}"]  # as nbclient starts kernels
         if any(a.startswith("--HistoryManager.hist_file") for a in self.extra_arguments):
             history = []
-        return [*self.extra_arguments, *history, *preload]
+        first = [f"--IPKernelApp.exec_lines={DIE_WITH_PARENT}"] if sys.platform.startswith("linux") else []
+        return [*self.extra_arguments, *history, *first, *preload]
 
-    async def _async_start(self, cwd: str, env: dict):
-        names = {"kernel_name": self.kernel_name} if self.kernel_name else {}
+    async def _async_start(self, name: str, cwd: str, env: dict):
+        names = {"kernel_name": name} if name else {}
         km = self.kernel_manager_class(config=self.config, **names)  # (as nbclient makes them)
         await ensure_async(km.start_kernel(extra_arguments=self._arguments(), cwd=cwd, env=env))
         return km
@@ -118,7 +129,8 @@ class WarmExecute(Execute):
             kc = await super().async_start_new_kernel_client()
             await self._arrive(kc, *arrival)
             return kc
-        except Exception:  # noqa: BLE001  (the spare died, say): a new kernel, as without one
+        except Exception as error:  # noqa: BLE001  (the spare died, say): a new kernel, as without one
+            self.log.warning("the spare grading kernel failed (%s): starting a new one", error)
             with contextlib.suppress(Exception):  # (nbclient may have stopped them already)
                 await ensure_async(self.kc.stop_channels())
             with contextlib.suppress(Exception):

@@ -37,6 +37,9 @@ c.SandboxStudentCode.timeout = 60
 # ...and per cell: nothing in a notebook legitimately runs longer (training is cut
 # short under nbgrader), and an endless loop must not hold up the class.
 c.Execute.timeout = 180
+# A kernel imports the libraries before it answers (c.WarmExecute.preload): give its start
+# the time a cell gets, not nbclient's 60 s, on a machine busy grading.
+c.Execute.startup_timeout = 180
 # Once the last cell has run the kernel has nothing more to give: stop it at once. Asked
 # to exit, a kernel that has loaded torch takes 1 s or more (graded ones, 2.5 s and then
 # SIGTERM), and nbclient waits for it.

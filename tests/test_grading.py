@@ -116,13 +116,19 @@ def test_solutions_score_full_marks_and_the_release_scores_zero(course, tmp_path
     untouched = _grade(course, tmp_path, assignment, "untouched",
                        student_submission(assignment, solved=False))
     assert untouched == {name: 0.0 for name in points}
-    # The solutions are graded in the kernel started while the release was: it fits, and
-    # is taken, not stopped.
+    # The solutions are graded in the kernel started while the release was: it fits and
+    # works (no kernel is stopped, none started in its place), so only the next spare starts.
     assert kernels._spare is not None
+    started, start = [], kernels.WarmExecute._start
+
+    async def instead(*_):
+        pytest.fail("the spare kernel failed")
     with monkeypatch.context() as patch:
-        patch.setattr(kernels, "_stop", lambda spare: pytest.fail("the spare kernel was not taken"))
+        patch.setattr(kernels, "_stop", lambda spare: pytest.fail("the spare kernel did not fit"))
+        patch.setattr(kernels.WarmExecute, "_async_start", instead)
+        patch.setattr(kernels.WarmExecute, "_start", lambda self, *args: started.append(args) or start(self, *args))
         solved = _grade(course, tmp_path, assignment, "solver", student_submission(assignment))
-    assert solved == points
+    assert solved == points and len(started) == 1
     # Graded the plain way (no cell run whole in one fork, grader.sandbox.display_cells; a
     # kernel started for the notebook, preloading nothing, grader.kernels), every cell
     # shows the same.

@@ -15,7 +15,7 @@ from grader.kernels import WarmExecute
 # What a notebook can see of its kernel. `wave`: a module no kernel loads unless told to.
 PROBE = ("import os, sys\n"
          "print(os.getpid(), os.getcwd(), os.environ.get('LATE'), os.environ.get('EARLY'),\n"
-         "      'wave' in sys.modules, 'wave' in dir(), _dh[-1], sep='|')\n")
+         "      'wave' in sys.modules, 'wave' in dir(), _dh[-1], get_ipython().starting_dir, sep='|')\n")
 
 
 @pytest.fixture(autouse=True)
@@ -32,15 +32,15 @@ def _run(folder, preload=("wave",), **env) -> dict:
         WarmExecute(spare=True, preload=list(preload), late_env=["LATE"], kernel_name="python3",
                     timeout=60).preprocess(nb, {"metadata": {"path": str(folder)}})
     cell = nb.cells[0]
-    pid, cwd, late, early, loaded, bound, history = cell.outputs[0].text.strip().split("|")
+    pid, cwd, late, early, loaded, bound, history, start = cell.outputs[0].text.strip().split("|")
     return {"pid": int(pid), "cwd": cwd, "late": late, "early": early, "loaded": loaded == "True",
-            "bound": bound == "True", "history": history, "count": cell.execution_count}
+            "bound": bound == "True", "history": history, "start": start, "count": cell.execution_count}
 
 
 def _seen(folder, late, early) -> dict:
     """What a kernel started for this notebook alone shows, besides its pid."""
     return {"cwd": str(folder), "late": late, "early": early, "loaded": True, "bound": False,
-            "history": str(folder), "count": 1}
+            "history": str(folder), "start": str(folder), "count": 1}
 
 
 def _spare_pid() -> int:
