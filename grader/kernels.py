@@ -32,7 +32,6 @@ from traitlets import Bool, List, Unicode
 class _Spare:
     km: object
     launch: tuple  # what it was started with, besides late_env: (kernel name, arguments, env)
-    late: dict  # its late_env values
 
 
 _spare: _Spare | None = None
@@ -76,7 +75,7 @@ class WarmExecute(Execute):
     late_env = List(Unicode(), help="Environment variables read only when used, not as the kernel "
                     "starts: a spare kernel started with other values is given this notebook's").tag(config=True)
     _arrival = None  # (folder, late_env values) to give the spare kernel this notebook takes
-    _launch = None  # (folder, environment) to start a new kernel with, should the spare fail
+    _launch = None  # (kernel name, folder, environment) for a new kernel, should the spare fail
 
     def create_kernel_manager(self):
         """A kernel, started: the spare if it fits, else a new one; and, with ``spare`` on,
@@ -99,7 +98,7 @@ class WarmExecute(Execute):
         if self.spare:
             # Started with this notebook's folder and values; the next gives it its own (_arrive).
             try:
-                _spare = _Spare(self._start(name, cwd, env), launch, late)
+                _spare = _Spare(self._start(name, cwd, env), launch)
             except Exception as error:  # noqa: BLE001  (this notebook is graded all the same)
                 self.log.warning("could not start a spare grading kernel: %s", error)
         return self.km
