@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 
+from ._text import printable
 from .course import DEFAULT_COURSE, RELEASE, Course, GradingError, assignments
 from .submissions import DEFAULT_PATTERNS, SubmissionError, normalise
 
@@ -37,7 +38,7 @@ def _grade_one(course: Course, args, student: str) -> int:
             nbformat.write(normalise(Path(args.submission).read_bytes(), assignment), str(copy))
             grade = course.autograde(copy, student, assignment)
         except (GradingError, SubmissionError) as error:
-            print(f"{args.submission}: {error}", file=sys.stderr)
+            print(f"{printable(args.submission)}: {printable(error)}", file=sys.stderr)
             return 1
     for cell in grade.cells:
         if cell.written:
@@ -46,7 +47,7 @@ def _grade_one(course: Course, args, student: str) -> int:
         else:
             status = f"{cell.score:g}/{cell.max_score:g}"
             if cell.name in grade.failures:
-                status += f"  {grade.failures[cell.name]}"
+                status += f"  {printable(grade.failures[cell.name])}"
         print(f"{cell.name:40s} {status}")
     print(f"{'auto-graded total':40s} {grade.auto_score:g}/{grade.auto_max:g} "
           "(written answers not included)")
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         epilog="Exit status: 0 every file graded; 1 some file could not be graded (listed); "
                "2 stopped: the grading environment is broken (the solutions fail; nothing of that "
                "assignment recorded), or FOLDER is not a folder.")
-    grade.add_argument("folder", type=Path)
+    grade.add_argument("folder", type=Path, help="a folder of submissions, or an LMS's download of "
+                       "a whole class as one zip")
     grade.add_argument("--pattern", action="append", metavar="TEMPLATE",
                        help="file naming pattern, repeatable, tried in order, with {student}, "
                             "{assignment}, {id} (digits) and {any}; default: "

@@ -295,7 +295,7 @@ def _collect(result_r: int, output_r: int, deadline: float) -> tuple[bytes, byte
                 else:
                     size += len(chunk)
                     if size > MAX_RESULT:
-                        return b"", bytes(output), False
+                        raise SandboxError(f"the result is larger than {MAX_RESULT >> 20} MiB")
                     chunks.append(chunk)
     return b"".join(chunks), bytes(output), False
 

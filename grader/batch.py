@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 
+from ._text import printable
 from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
 from .gradebook import Ledger
 from .submissions import Submission, normalise
@@ -286,8 +287,8 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     from .course import assignments
     from .submissions import discover
 
-    if not Path(folder).is_dir():
-        print(f"error: {folder} is not a folder", file=sys.stderr)
+    if not (Path(folder).is_dir() or Path(folder).is_file() and Path(folder).suffix.lower() == ".zip"):
+        print(f"error: {printable(folder)} is neither a folder nor a zip file", file=sys.stderr)
         return 2
     found = discover(folder, assignments(), patterns)
     with Ledger(course.db_url) as ledger:
@@ -317,11 +318,11 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     unreadable = [sub for sub in found if sub.error]
     for outcome in graded:
         grade = outcome.grade
-        print(f"graded  {grade.student} {grade.assignment} {grade.auto_score:g}/{grade.auto_max:g}"
-              f"  ({outcome.submission.label})  {outcome.seconds:.1f} s")
+        print(f"graded  {printable(grade.student)} {grade.assignment} {grade.auto_score:g}/{grade.auto_max:g}"
+              f"  ({printable(outcome.submission.label)})  {outcome.seconds:.1f} s")
     print(f"\n{len(graded)} graded, {len(skipped)} already graded (unchanged), "
           f"{len(failed) + len(unreadable)} failed to grade")
     for label, why in sorted([(o.submission.label, o.error) for o in failed]
                              + [(sub.label, sub.error) for sub in unreadable]):
-        print(f"FAILED  {label}: {why}")
+        print(f"FAILED  {printable(label)}: {printable(why)}")
     return 1 if failed or unreadable else 0

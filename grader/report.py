@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import html
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from ._text import spreadsheet_safe
 from .course import RELEASE, SOLUTIONS
 from .gradebook import Ledger
 
@@ -84,7 +86,7 @@ def write_csv(db_url: str, out: Path) -> int:
     with open(out, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=head + by_assignment)
         writer.writeheader()
-        writer.writerows(table)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in line.items()} for line in table)
     return len(table)
 
 
@@ -149,7 +151,12 @@ def write_feedback(db_url: str, out_dir: Path) -> list[Path]:
     for student, rows in sorted(gradebook_rows(db_url).items()):
         if not rows:
             continue
-        path = out_dir / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', student)}.html"
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", student).lstrip(".") or "_"
+        path = out_dir / f"{stem}.html"
+        for n in itertools.count(2):  # two names that differ only in punctuation get a page each
+            if path not in written:
+                break
+            path = out_dir / f"{stem}-{n}.html"
         path.write_text(feedback_html(student, rows), encoding="utf-8")
         written.append(path)
     return written

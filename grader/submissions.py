@@ -9,9 +9,13 @@ with the student's answers in it, so nbgrader grades it as if the test cells wer
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
+import io
 import json
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -34,6 +38,12 @@ DEFAULT_PATTERNS = (
     "{student}_{assignment}.ipynb",                                # the course's own naming
 )
 _RESUBMISSION = r"(?:-\d+| \(\d+\))?"
+# Intake limits: whatever lies past them is reported, never read whole.
+MAX_NOTEBOOK = 64 << 20   # bytes of one notebook (a loose file or a zip member)
+MAX_ZIP = 256 << 20       # bytes of one zip file
+MAX_MEMBERS = 500         # entries in one zip
+MAX_UNZIPPED = 512 << 20  # bytes read out of one zip, all members together
+MAX_DEPTH = 64            # JSON nesting in a notebook (nbformat itself needs about 10)
 _SKIPPED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 
 
@@ -63,9 +73,13 @@ def _regex(pattern: str, assignment: str) -> re.Pattern:
     return re.compile(f"(?:^|/){regex}$")
 
 
+def _names(known: list[str]) -> str:
+    return "|".join(re.escape(name) for name in sorted(known, key=len, reverse=True))
+
+
 def identify(path: str, known: list[str], patterns=DEFAULT_PATTERNS) -> tuple[str, str]:
     """(student, assignment) for a path inside the submissions folder, or SubmissionError."""
-    names = "|".join(re.escape(name) for name in sorted(known, key=len, reverse=True))
+    names = _names(known)
     for pattern in patterns:
         if names and (match := _regex(pattern, names).search(path)):
             return match["student"], match["assignment"]
@@ -78,43 +92,177 @@ def identify(path: str, known: list[str], patterns=DEFAULT_PATTERNS) -> tuple[st
                           + "; ".join(patterns) + ")")
 
 
+def zip_owner(path: str, patterns=DEFAULT_PATTERNS) -> str:
+    """The student a zip file belongs to, read from its own path only: the folder it is in
+    (``{student}/...``, Moodle's folders), an LMS's prefix to its name (a pattern with
+    ``{id}``, Canvas), or else, at the top of the graded folder, its own name. What is
+    inside a zip (its members' names) never says whose it is: one student's zip cannot
+    speak for another."""
+    for pattern in patterns:
+        head, _, last = pattern.rpartition("/")
+        if "{student}" in head:
+            form = f"{head}/{{any}}.zip"
+        elif "{id}" in last and "{student}" in last:
+            form = pattern.replace("{assignment}", "{any}").removesuffix(".ipynb") + ".zip"
+        else:
+            continue
+        if match := _regex(form, "").search(path):
+            return match["student"]
+    if match := re.fullmatch(rf"(?P<student>[^/]+?){_RESUBMISSION}\.zip", path, re.I):
+        return match["student"]
+    raise SubmissionError("a zip inside a folder must be in a folder, or carry a prefix, that "
+                          "names its student (" + "; ".join(patterns) + ")")
+
+
+def _member_assignment(name: str, known: list[str]) -> str:
+    """Which assignment a zip member is: its file name ends with the assignment's name."""
+    base = PurePosixPath(name).name
+    names = _names(known)
+    if names and (match := re.search(rf"(?P<assignment>{names}){_RESUBMISSION}\.ipynb$", base)):
+        return match["assignment"]
+    raise SubmissionError(f"the file name names no assignment (known: {', '.join(known)})")
+
+
 def _skipped(relative: PurePosixPath) -> bool:
     return any(part.startswith(".") or part in _SKIPPED_PARTS for part in relative.parts)
 
 
-def _files(folder: Path):
-    """(label, path for the patterns, bytes) of every file, zip members included."""
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        relative = PurePosixPath(path.relative_to(folder).as_posix())
-        if _skipped(relative):
-            continue
-        if path.suffix.lower() != ".zip":
-            yield str(relative), str(relative), path.read_bytes()
-            continue
-        try:
-            with zipfile.ZipFile(path) as archive:
-                for member in sorted(archive.namelist()):
-                    inner = PurePosixPath(member)
-                    if member.endswith("/") or _skipped(inner):
-                        continue
-                    yield (f"{relative}!{member}", str(relative.with_suffix("") / inner),
-                           archive.read(member))
-        except zipfile.BadZipFile:
-            yield str(relative), str(relative), b"PK-not-a-zip"
+def _unsafe(name: str) -> bool:
+    """A zip member's name that would point outside the zip if extracted."""
+    name = name.replace("\\", "/")
+    return name.startswith("/") or bool(re.match(r"[A-Za-z]:", name)) or ".." in name.split("/")
 
 
-def discover(folder: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[Submission]:
-    """Every file in ``folder``, each named or given the reason it cannot be graded."""
+def _capped(handle, cap: int, what: str) -> bytes:
+    data = handle.read(cap + 1)
+    if len(data) > cap:
+        raise SubmissionError(f"{what} is larger than {cap >> 20} MiB: not read")
+    return data
+
+
+def _entries_in_folder(root: Path):
+    """(path relative to ``root``, a reader, or an error) for every file below it; links
+    are never followed (a link could point at a classmate's file or a solution)."""
     found = []
-    for label, path, data in _files(Path(folder)):
+    for folder, dirs, files in os.walk(root):  # (never into a linked folder)
+        base = Path(folder)
+        links = [d for d in dirs if (base / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if d not in links)
+        for name in files + links:
+            path = base / name
+            relative = PurePosixPath(path.relative_to(root).as_posix())
+            if not _skipped(relative):
+                found.append((relative, path))
+    for relative, path in sorted(found):
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            yield str(relative), None, "a symbolic link: not followed"
+        elif not stat.S_ISREG(info.st_mode):
+            yield str(relative), None, "not a regular file"
+        else:
+            yield str(relative), functools.partial(_read_file, path), None
+
+
+def _read_file(path: Path, cap: int) -> bytes:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
+        return _capped(handle, cap, "the file")
+
+
+def _entries_in_zip(archive: zipfile.ZipFile):
+    """(member path, a reader, or an error) for every file in a zip, within the limits."""
+    infos = [info for info in archive.infolist() if not info.is_dir()]
+    if len(infos) > MAX_MEMBERS:
+        raise SubmissionError(f"a zip of {len(infos)} files (at most {MAX_MEMBERS}): not read")
+    budget = [MAX_UNZIPPED]
+
+    def read(info, cap: int) -> bytes:
+        cap = min(cap, budget[0])
+        if info.file_size > cap:
+            raise SubmissionError(f"it unzips to {info.file_size} bytes (at most {cap}): not read")
         try:
+            with archive.open(info) as handle:
+                data = _capped(handle, cap, "it")
+        except SubmissionError:
+            raise
+        except Exception as error:  # noqa: BLE001  (damaged, encrypted, unknown compression...)
+            raise SubmissionError(f"could not be unzipped ({type(error).__name__}: {error})") from None
+        budget[0] -= len(data)
+        return data
+
+    for info in sorted(infos, key=lambda i: i.filename):
+        name = info.filename
+        if _unsafe(name):
+            yield name, None, "an absolute or '..' path inside the zip: not read"
+        elif not _skipped(PurePosixPath(name)):
+            yield name, functools.partial(read, info), None
+
+
+def _open_zip(read) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(read(MAX_ZIP)))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise SubmissionError("not a zip file, or a damaged one") from None
+
+
+def _submissions(entries, known: list[str], patterns, prefix: str = ""):
+    """A Submission for every entry: notebooks named by their paths, each zip one student's."""
+    for path, read, error in entries:
+        label = prefix + path
+        try:
+            if error:
+                raise SubmissionError(error)
+            if path.lower().endswith(".zip"):
+                student = zip_owner(path, patterns)
+                archive = _open_zip(read)
+                yield from _zip_submissions(archive, student, known, label)
+                continue
             if not path.lower().endswith(".ipynb"):
                 raise SubmissionError("not a notebook (.ipynb) or a zip of notebooks")
             student, assignment = identify(path, known, patterns)
+            data = read(MAX_NOTEBOOK)
             parse(data)
-            found.append(Submission(label, student, assignment, data))
-        except SubmissionError as error:
-            found.append(Submission(label, None, None, data, str(error)))
+            yield Submission(label, student, assignment, data)
+        except SubmissionError as problem:
+            yield Submission(label, None, None, b"", str(problem))
+
+
+def _zip_submissions(archive: zipfile.ZipFile, student: str, known: list[str], label: str):
+    try:
+        entries = list(_entries_in_zip(archive))
+    except SubmissionError as problem:
+        yield Submission(label, None, None, b"", str(problem))
+        return
+    for name, read, error in entries:
+        member = f"{label}!{name}"
+        try:
+            if error:
+                raise SubmissionError(error)
+            if name.lower().endswith(".zip"):
+                raise SubmissionError("a zip inside a zip is not opened: hand in the notebooks themselves")
+            if not name.lower().endswith(".ipynb"):
+                raise SubmissionError("not a notebook (.ipynb)")
+            assignment = _member_assignment(name, known)
+            data = read(MAX_NOTEBOOK)
+            parse(data)
+            yield Submission(member, student, assignment, data)
+        except SubmissionError as problem:
+            yield Submission(member, None, None, b"", str(problem))
+
+
+def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[Submission]:
+    """Every file in ``source`` (a folder, or an LMS's download of a whole class as one zip),
+    each named, or given the reason it cannot be graded."""
+    source = Path(source)
+    prefix = "" if source.is_dir() else f"{source.name}!"
+    if not prefix:
+        found = list(_submissions(_entries_in_folder(source), known, patterns))
+    else:  # the instructor's own class download: its members are the folder's files
+        try:
+            archive = _open_zip(functools.partial(_read_file, source))
+            found = list(_submissions(_entries_in_zip(archive), known, patterns, prefix))
+        except SubmissionError as problem:
+            found = [Submission(source.name, None, None, b"", str(problem))]
     # Two files for one student and assignment: grading either would be a guess.
     by_key: dict[tuple, list[Submission]] = {}
     for sub in found:
@@ -122,16 +270,26 @@ def discover(folder: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[
             by_key.setdefault((sub.student, sub.assignment), []).append(sub)
     for (student, assignment), subs in by_key.items():
         if len(subs) > 1:
+            hint = (" (a zip is one student's: to grade a class's download, give `grade` the "
+                    "zip itself, or unzip it)" if any("!" in s.label.removeprefix(prefix) for s in subs)
+                    else "")
             for sub in subs:
                 sub.error = (f"{len(subs)} files for {student} {assignment} "
-                             f"({', '.join(s.label for s in subs)}): keep one")
+                             f"({', '.join(s.label for s in subs)}): keep one{hint}")
     return found
 
 
 # --- normalisation -------------------------------------------------------------------
 
 def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
+    meta = cell.get("metadata")
+    meta = meta.get("nbgrader") if isinstance(meta, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _grade_id(cell) -> str | None:
+    grade_id = _meta(cell).get("grade_id")
+    return grade_id if isinstance(grade_id, str) else None
 
 
 def _source(cell) -> str:
@@ -149,6 +307,18 @@ def _signature(source: str) -> str | None:
     return match and f"{match[1]} {match[2]}"
 
 
+def _depth(tree) -> int:
+    """How deeply JSON containers nest in ``tree`` (without recursing, whatever the depth)."""
+    deepest, todo = 0, [(tree, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                todo.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def parse(data: bytes) -> dict:
     """The notebook's JSON, or SubmissionError saying plainly what is wrong with the file."""
     if not data.strip():
@@ -157,13 +327,21 @@ def parse(data: bytes) -> dict:
         notebook = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         raise SubmissionError("not a notebook: binary data, not JSON text") from None
-    except json.JSONDecodeError as error:
-        raise SubmissionError(f"not a notebook: malformed JSON ({error})") from None
+    except RecursionError:
+        raise SubmissionError(f"not a notebook: JSON nested more than {MAX_DEPTH} deep") from None
+    except ValueError as error:  # malformed, or a number too long to read
+        raise SubmissionError(f"not a notebook: malformed JSON ({str(error)[:200]})") from None
+    if _depth(notebook) > MAX_DEPTH:
+        raise SubmissionError(f"not a notebook: JSON nested more than {MAX_DEPTH} deep")
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise SubmissionError("not a notebook: JSON without a list of cells "
                               "(an old nbformat 3 file, or another kind of JSON)")
-    if any(not isinstance(cell, dict) for cell in notebook["cells"]):
-        raise SubmissionError("not a notebook: a cell is not a JSON object")
+    for cell in notebook["cells"]:
+        if not isinstance(cell, dict):
+            raise SubmissionError("not a notebook: a cell is not a JSON object")
+        source = cell.get("source", "")
+        if not (isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)):
+            raise SubmissionError("not a notebook: a cell's source is not text")
     return notebook
 
 
@@ -186,7 +364,7 @@ def normalise(data: bytes, assignment: str, release_dir: Path = RELEASE) -> nbfo
     # Which release cell each student cell is (None: an answer or an added cell).
     match: list[int | None] = []
     for cell in student:
-        r = ids.get(_meta(cell).get("grade_id"))
+        r = ids.get(_grade_id(cell))
         if r is not None and release.cells[r].cell_type == cell.get("cell_type"):
             match.append(r)
         else:

@@ -23,6 +23,7 @@ import nbformat
 import pytest
 
 from grader.__main__ import main
+from grader._text import printable
 from nbtools import REPO, SOLUTIONS, auto_graded_points, nbgrader, read, student_submission
 
 pytestmark = pytest.mark.slow
@@ -123,8 +124,16 @@ FILES = {
     "leo_01_logit_lens.ipynb": (lambda: b"", "empty file"),
     "mallory_07_extra.ipynb": (lambda: _nb(), "unknown assignment '07_extra'"),
     "notes.ipynb": (lambda: _nb(), "matches no naming pattern"),
+    # Hostile files (issue: grading cannot be gamed): each is this file's report alone.
+    "nest_01_logit_lens.ipynb": (lambda: b"[" * 200_000, "JSON nested more than 64 deep"),
+    # Jo's zip names Alice inside it: graded as Jo's, and Alice's own file is no duplicate.
+    # Jo's name starts a spreadsheet formula: the export neutralises it.
+    "@jo.zip": (lambda: _zip(**{"alice_01_logit_lens.ipynb": _nb(), "../01_logit_lens.ipynb": _nb()}), FULL),
+    "\x1b[2J\x1b[31mevil\nFAILED  fake_09_x.ipynb": (lambda: _nb(), "unknown assignment '09_x'"),
+    "mallet_01_logit_lens.ipynb": (None, "a symbolic link: not followed"),  # to the solutions
 }
-STUDENT = {"erin.zip": "erin", "carol/01_logit_lens.ipynb": "carol"}
+MEMBERS_FAILED = {"@jo.zip!../01_logit_lens.ipynb": "an absolute or '..' path inside the zip"}
+STUDENT = {"erin.zip": "erin", "carol/01_logit_lens.ipynb": "carol", "@jo.zip": "'@jo"}
 PART = ("alice_01_logit_lens.ipynb", "dave_01_logit_lens.ipynb")  # graded before the "kill"
 
 
@@ -136,7 +145,10 @@ def _bytes(name) -> bytes:  # made once: new cells get random ids, and a copy mu
 def _write(folder, names):
     for name in names:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(_bytes(name))
+        if FILES[name][0] is None:
+            (folder / name).symlink_to(SOLUTIONS / f"{A}.ipynb")
+        else:
+            (folder / name).write_bytes(_bytes(name))
 
 
 def _hashes(folder):
@@ -183,10 +195,10 @@ def test_a_batch_stopped_midway_resumes_without_losing_or_repeating(batch):
     assert status == 0 and "2 graded, 0 already graded (unchanged), 0 failed to grade" in out
     status, out, _ = batch["runs"]["all"]
     assert status == 1
-    assert "4 graded, 2 already graded (unchanged), 5 failed to grade" in out
+    assert "5 graded, 2 already graded (unchanged), 9 failed to grade" in out
     status, out, _ = batch["runs"]["again"]
-    assert status == 1 and "0 graded, 6 already graded (unchanged), 5 failed to grade" in out
-    assert len(batch["grades"]) == 6  # one row per student, none twice
+    assert status == 1 and "0 graded, 7 already graded (unchanged), 9 failed to grade" in out
+    assert len(batch["grades"]) == 7  # one row per student, none twice
 
 
 def test_every_submission_gets_its_exact_scores(batch):
@@ -206,11 +218,14 @@ def test_files_that_cannot_be_graded_are_reported_each_with_its_reason(batch):
     _, out, _ = batch["runs"]["all"]
     failed = {line.split(": ", 1)[0].removeprefix("FAILED  "): line
               for line in out.splitlines() if line.startswith("FAILED  ")}
-    expected = {name: why for name, (_, why) in FILES.items() if isinstance(why, str)}
+    expected = {printable(name): why for name, (_, why) in FILES.items() if isinstance(why, str)}
+    expected.update(MEMBERS_FAILED)
     assert set(failed) == set(expected)
     for name, why in expected.items():
         assert why in failed[name], failed[name]
     assert "graded  erin 01_logit_lens 10/10  (erin.zip!01_logit_lens.ipynb)" in out
+    assert "graded  @jo 01_logit_lens 10/10  (@jo.zip!alice_01_logit_lens.ipynb)" in out
+    assert "\x1b" not in out and "\nFAILED  fake" not in out  # no forged line, no escape sequence
 
 
 def test_submissions_are_never_modified(batch):
@@ -227,9 +242,9 @@ def test_export_has_a_column_per_assignment_and_exercise(batch):
 
 def test_feedback_shows_points_and_messages_and_never_hidden_tests(batch, tmp_path, capsys):
     status, out, _ = _run(capsys, "--course", str(batch["course"]), "feedback", "--out", str(tmp_path))
-    assert status == 0 and "wrote 6 feedback pages" in out
+    assert status == 0 and "wrote 7 feedback pages" in out
     pages = {path.stem: path.read_text() for path in tmp_path.glob("*.html")}
-    assert set(pages) == set(batch["grades"])
+    assert set(pages) == {name.lstrip("'").replace("@", "_") for name in batch["grades"]}
     dave = pages["dave"]
     assert "test_lens_accuracy</td><td class=\"points\">0 / 3" in dave
     assert "AssertionError" in dave and "10 / 10" not in dave and "7 / 10 auto-graded points" in dave
