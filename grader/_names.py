@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # bind a name; run later
+RANDOM_STATE = "random state"  # in a declaration of what a call may change: the global generators
 
 
 def bound(statements) -> set:
@@ -188,3 +189,22 @@ def read_before_rebound(names: set, cells: list[list]) -> set:
     for cell in cells:
         flow(cell, set(names))  # fresh each cell: a rebinding in one cell is not assumed for the next
     return found
+
+
+def changeable(declared: dict[str, list[str]], sources: list[str]) -> dict[str, list]:
+    """``declared`` (function -> the parameters it may change, by name) with each parameter
+    also by its position, read from the function's ``def`` in ``sources``: a call may pass it
+    either way."""
+    out = {}
+    for source in sources:
+        try:
+            body = ast.parse(source).body
+        except SyntaxError:
+            continue
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in declared:
+                positional = [a.arg for a in [*node.args.posonlyargs, *node.args.args]]
+                keys = list(declared[node.name])
+                keys += [positional.index(name) for name in declared[node.name] if name in positional]
+                out[node.name] = keys
+    return out

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 import torch
 
 from . import _jail, _mounts, _seccomp, _wire
-from ._names import DEFINITIONS, bound as _bound
+from ._names import DEFINITIONS, RANDOM_STATE, bound as _bound
 
 CONFIG = {"timeout": 60.0, "memory": 4 << 30, "output": 10_000, "message": 1_000,
-          "protected": [], "readable": [], "hidden": [], "fixed": []}
+          "protected": [], "readable": [], "hidden": [], "fixed": [], "exports": [], "changes": {}}
 REPLAYABLE = (*DEFINITIONS, ast.Import, ast.ImportFrom)
 HISTORY = re.compile(r"_i+\d*|_+\d*|_[iod]h|In|Out")
 MAX_RESULT = 512 << 20
@@ -60,6 +60,9 @@ class _Cell:
 
 
 _CELLS: list[_Cell] = []
+# Values student cells bound under names no exercise asks for (helpers, constants): kept here,
+# outside the tests' namespace, and handed only to the children that run student code.
+_PRIVATE: dict = {}
 
 
 class StudentFunction:
@@ -95,6 +98,8 @@ def student_cell(namespace: dict, source: str, config: dict) -> None:
     cell = _Cell(len(_CELLS), compile(tree, filename, "exec"),
                  compile(ast.Module(replay, []), filename, "exec"))
     _CELLS.append(cell)
+    for name in _bound(tree.body):
+        _PRIVATE.pop(name, None)  # rebound here: whatever it held before is gone
     for statement in replay:
         for name in _bound([statement]) & replayed:
             if isinstance(statement, (ast.Import, ast.ImportFrom)):
@@ -106,14 +111,16 @@ def student_cell(namespace: dict, source: str, config: dict) -> None:
         return
     outcome = _fork(lambda: _run_cell(namespace, cell), "this cell")
     for name, node in outcome.get("values", {}).items():
-        if name in replayed or not _may_bind(name):
+        if name in replayed or name in CONFIG["fixed"]:
             continue
+        where = namespace if _may_bind(name) else _PRIVATE
         if node[0] == "callable":
-            _stand_in(namespace, cell, name)
+            cell.names.add(name)
+            where[name] = StudentFunction((cell.key, name), name, namespace)
             cell.runs_all = True  # made by running code (f = make_f()): replaying defs is not enough
         else:
             try:
-                namespace[name] = _wire.decode(node)
+                where[name] = _wire.decode(node)
             except Exception:  # noqa: BLE001  (whatever the child sent)
                 cell.runs_all = True  # kept inside: student functions get it by re-running the cell
     if outcome.get("error"):
@@ -155,9 +162,11 @@ def _star_import(statement) -> bool:
 
 
 def _may_bind(name: str) -> bool:
-    """Names the instructor's cells bind (``torch``, ``model``, ``make_model``...) stay theirs:
-    a student cell cannot swap the helpers and inputs the tests use."""
-    return name.isidentifier() and not name.startswith("__") and name not in CONFIG["fixed"]
+    """Only the names the exercises ask for (the functions, the recap answers) cross from
+    student code into the tests' namespace. Helpers, imports, shadows of builtins
+    (``def abs``), other top-level values all stay in the student's own processes; the
+    instructor's names (``torch``, ``model``, ``make_model``...) stay the instructor's."""
+    return name in CONFIG["exports"] and name not in CONFIG["fixed"]
 
 
 def _stand_in(namespace: dict, cell: _Cell, name: str) -> None:
@@ -184,11 +193,16 @@ def _bind_import(namespace: dict, statement, name: str) -> None:
 
 def _call(function: StudentFunction, args: tuple, kwargs: dict):
     named = {**dict(enumerate(args)), **kwargs}
-    outcome = _fork(lambda: _run_call(function, args, kwargs, named), function.__name__)
+    # Only what the exercise declares it changes comes back (``c.SandboxStudentCode.changes``):
+    # the arguments named there, and the global random state if "random state" is.
+    declared = CONFIG["changes"].get(function.__name__, [])
+    changing = {key: arg for key, arg in named.items() if key in declared}
+    outcome = _fork(lambda: _run_call(function, args, kwargs, changing), function.__name__)
     if outcome.get("error"):
         raise _exception(*outcome["error"])
-    _apply(named, outcome["changes"])
-    _set_rng(outcome["rng"])
+    _apply(changing, outcome["changes"])
+    if RANDOM_STATE in declared:
+        _set_rng(outcome["rng"])
     try:
         return _wire.decode(outcome["result"], named)
     except Exception as error:  # noqa: BLE001  (whatever the child sent)
@@ -438,6 +452,7 @@ def _realize(namespace: dict, cells: list[_Cell]) -> None:
     prerequisite, say) stays bound: only stand-ins are replaced by the real objects.
     """
     _scrub(namespace)
+    namespace.update({name: value for name, value in _PRIVATE.items() if name not in namespace})
     trusted = dict(namespace)
     quiet = sys.stdout
     sys.stdout = sys.stderr = open(os.devnull, "w")
@@ -485,17 +500,21 @@ def _run_display(namespace: dict, code) -> dict:
     return {"error": None, "rng": _rng(since=rng)}
 
 
-def _run_call(function: StudentFunction, args: tuple, kwargs: dict, named: dict) -> dict:
+def _run_call(function: StudentFunction, args: tuple, kwargs: dict, changing: dict) -> dict:
     _realize(function._namespace, _CELLS)
     if function._key not in _REALIZED:
         raise NameError(f"{function.__name__} could not be defined (see the error in its cell)")
-    versions, rng = _versions(named), _rng()
+    versions, rng = _versions(changing), _rng()
     result = _REALIZED[function._key](*args, **kwargs)
     try:
-        encoded = _wire.encode(result, named)
+        # An argument returned comes back as the caller's own object; a tensor whose changes
+        # do not come back comes back by value (a hook's ``z``, zeroed in place and returned).
+        returned = {key: arg for key, arg in {**dict(enumerate(args)), **kwargs}.items()
+                    if key in changing or not isinstance(arg, torch.Tensor)}
+        encoded = _wire.encode(result, returned)
     except _wire.Undecodable as error:
         raise TypeError(f"{function.__name__}: {error}") from None
-    return {"result": encoded, "changes": _changes(named, versions), "rng": _rng(since=rng), "error": None}
+    return {"result": encoded, "changes": _changes(changing, versions), "rng": _rng(since=rng), "error": None}
 
 
 def _tensors(module) -> dict:

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 
 from ._text import printable
+from .budget import OVER_BUDGET
 from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
 from .gradebook import Ledger
 from .submissions import Submission, normalise
@@ -318,8 +319,10 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     unreadable = [sub for sub in found if sub.error]
     for outcome in graded:
         grade = outcome.grade
+        spent = any(why.startswith(OVER_BUDGET) for why in grade.failures.values())
         print(f"graded  {printable(grade.student)} {grade.assignment} {grade.auto_score:g}/{grade.auto_max:g}"
-              f"  ({printable(outcome.submission.label)})  {outcome.seconds:.1f} s")
+              f"  ({printable(outcome.submission.label)})  {outcome.seconds:.1f} s"
+              + ("  (ran out of its time budget)" if spent else ""))
     print(f"\n{len(graded)} graded, {len(skipped)} already graded (unchanged), "
           f"{len(failed) + len(unreadable)} failed to grade")
     for label, why in sorted([(o.submission.label, o.error) for o in failed]

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for `grader.s
 from nbgrader.converters import Autograde  # noqa: E402
 from nbgrader.preprocessors import Execute  # noqa: E402
 
-from grader.kernels import WarmExecute  # noqa: E402
+from grader.budget import BudgetedExecute  # noqa: E402
 from grader.sandbox import RestoreStudentCode, SandboxStudentCode  # noqa: E402
 
 c = get_config()  # noqa: F821  (nbgrader provides it)
@@ -22,7 +22,7 @@ c.CourseDirectory.course_id = "induction-circuits"
 # that runs it in a locked-down fork (grader/sandbox.py), and gets its source back after.
 steps = Autograde.class_traits()["autograde_preprocessors"].default()
 at = steps.index(Execute)
-c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, WarmExecute, RestoreStudentCode] + steps[at + 1:]
+c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, BudgetedExecute, RestoreStudentCode] + steps[at + 1:]
 # Kernels import the heavy libraries as they start (grader/kernels.py): torch, TransformerLens,
 # the toolkit, and the four that TransformerBridge imports the first time it builds a model
 # (2.5 s). Not matplotlib's pyplot: it is cheap, and picks its backend as it is imported.
@@ -32,11 +32,19 @@ c.WarmExecute.preload = ["torch", "transformer_lens", "induction_circuits.model"
 # Where notebook 3 saves its model: read when a notebook saves or loads one, so a kernel
 # started ahead for the next notebook (a batch worker's spare) can be given it late.
 c.WarmExecute.late_env = ["INDUCTION_CIRCUITS_HOME"]
+# What a call of student code may change in the objects it is handed, by the exercise's
+# parameter names ("random state": the global generators). A call gets its arguments as
+# copies in effect: nothing else it changes reaches the grading kernel.
+c.SandboxStudentCode.changes = {"train_step": ["model", "optimizer"],
+                                "make_repeated_batch": ["generator", "random state"]}
 # Per call of student code (a stuck call fails that call; the cell goes on)...
 c.SandboxStudentCode.timeout = 60
 # ...and per cell: nothing in a notebook legitimately runs longer (training is cut
-# short under nbgrader), and an endless loop must not hold up the class.
+# short under nbgrader), and an endless loop must not hold up the class...
 c.Execute.timeout = 180
+# ...and per notebook (grader/budget.py): an honest one grades in seconds; one whose every
+# call sleeps just under the per-call limit stops here, with the points it earned so far.
+c.BudgetedExecute.budget = 600
 # A kernel imports the libraries before it answers (c.WarmExecute.preload): give its start
 # the time a cell gets, not nbclient's 60 s, on a machine busy grading.
 c.Execute.startup_timeout = 180

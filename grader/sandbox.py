@@ -23,9 +23,9 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Int, List, Unicode
+from traitlets import Bool, Dict, Float, Int, List, Unicode
 
-from ._names import ANY, DEFINITIONS, bound, read_before_rebound, reads
+from ._names import ANY, DEFINITIONS, bound, changeable, read_before_rebound, reads
 
 REPO = Path(__file__).resolve().parent.parent
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.M | re.S)
@@ -118,6 +118,10 @@ class SandboxStudentCode(NbGraderPreprocessor):
     timeout = Float(60.0, help="Seconds one call of student code may take").tag(config=True)
     memory = Int(4 << 30, help="Bytes student code may allocate in one call").tag(config=True)
     protected = List(Unicode(), help="Folders student code may not read (the course folder)").tag(config=True)
+    changes = Dict(per_key_traits=None, value_trait=List(Unicode()), key_trait=Unicode(),
+                   help="What a call of an exercise's function may change in place and hand back to "
+                        "the grading kernel: function name -> parameter names (and \"random state\" "
+                        "for the global generators). Nothing else a call changes comes back.").tag(config=True)
     fork_display_cells = Bool(True, help="Run each instructor cell that only shows something "
                               "and calls student code in one fork (see display_cells)").tag(config=True)
 
@@ -135,10 +139,15 @@ class SandboxStudentCode(NbGraderPreprocessor):
         trusted = {name: text for name, kind, locked, text in cells
                    if kind == "code" and name not in answers and (locked or name in graded)}
         instructor = set().union(*(_bound(text) for text in trusted.values()))
-        exercises = set().union(*(_bound(text) for name, _, _, text in cells if name in answers))
+        # The names the exercises ask for, read from the source's solutions: the gradebook
+        # keeps answer cells as released (a recap cell's answers are cleared there).
+        solutions = self._solutions(info["assignment"], info["notebook"], answers)
+        exercises = set().union(*(_bound(text) for text in solutions))
         settings = {"timeout": self.timeout, "memory": self.memory,
                     "hidden": hidden_names([text for _, kind, _, text in cells if kind == "code"]),
                     "fixed": sorted(instructor - exercises),
+                    "exports": sorted(exercises),
+                    "changes": changeable(self.changes, solutions),
                     "protected": self._protected(info["db_url"], resources),
                     "readable": [str(REPO / "utils"), str(REPO / "grader"), sys.prefix, sys.base_prefix]}
         code = [c for c in nb.cells if c.cell_type == "code"]
@@ -156,6 +165,16 @@ class SandboxStudentCode(NbGraderPreprocessor):
             cell.source = (f'__import__("grader._student")._student.{runner}('
                            f'globals(), {cell.source!r}, {settings!r})')
         return nb, resources
+
+    def _solutions(self, assignment: str, notebook: str, answers: set[str]) -> list[str]:
+        """The source's answer cells, solutions in."""
+        import nbformat
+        from nbgrader.coursedir import CourseDirectory
+
+        folder = CourseDirectory(config=self.config).format_path("source", ".", assignment)
+        source = nbformat.read(os.path.join(folder, f"{notebook}.ipynb"), as_version=4)
+        return [cell.source for cell in source.cells
+                if cell.metadata.get("nbgrader", {}).get("grade_id") in answers]
 
     def _protected(self, db_url: str, resources) -> list[str]:
         """The repository (sources, tests), the folder being graded, the gradebook,

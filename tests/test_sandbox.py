@@ -4,6 +4,7 @@ The first tests drive the kernel-side runtime (``grader._student``) directly in 
 process, as the grading kernel would; the last ones grade tampering submissions of
 the real notebooks through ``Course.autograde`` and assert every cell's score.
 """
+import ast
 import errno
 import hashlib
 import math
@@ -17,6 +18,7 @@ import pytest
 import torch
 
 from grader import _student
+from grader._names import bound
 from grader.course import Course, assignments
 from nbtools import SOLUTIONS, auto_graded_points, read, student_submission
 
@@ -29,12 +31,19 @@ LIMITS = {"timeout": 5, "memory": 1 << 30, "protected": [str(SOLUTIONS.parent)],
 def ns(monkeypatch):
     """A fresh notebook namespace with the runtime's per-notebook state reset."""
     monkeypatch.setattr(_student, "_CELLS", [])
+    monkeypatch.setattr(_student, "_PRIVATE", {})
     monkeypatch.setattr(_student, "CONFIG", dict(_student.CONFIG))
     return {"torch": torch, "math": math, "numpy": numpy, "__builtins__": __builtins__}
 
 
-def cell(namespace, source):
-    _student.student_cell(namespace, source, LIMITS)
+def cell(namespace, source, **config):
+    """Run ``source`` as a student cell; unless ``exports`` says otherwise, every name it
+    binds is one an exercise asks for (the allow-list has tests of its own)."""
+    exports = config.pop("exports", None)
+    if exports is None:
+        exports = sorted(bound(ast.parse(source).body))
+    _student.student_cell(namespace, source, {**LIMITS, **config,
+                                              "exports": [*_student.CONFIG["exports"], *exports]})
 
 
 def test_functions_become_stand_ins_and_values_come_back(ns):
@@ -80,9 +89,8 @@ def test_a_binding_the_tests_replaced_stays_replaced(ns):
 def test_the_instructors_names_cannot_be_rebound(ns):
     ns["make_model"] = make_model = lambda: "the instructor's"
     ns["tokens"] = tokens = torch.arange(3)
-    _student.student_cell(ns, "def make_model():\n    return 'rigged'\ntokens = torch.zeros(3)\n"
-                              "def uses():\n    return make_model(), tokens.tolist()\n",
-                          {**LIMITS, "fixed": ["make_model", "tokens"]})
+    cell(ns, "def make_model():\n    return 'rigged'\ntokens = torch.zeros(3)\n"
+             "def uses():\n    return make_model(), tokens.tolist()\n", fixed=["make_model", "tokens"])
     assert ns["make_model"] is make_model and ns["tokens"] is tokens
     assert ns["uses"]() == ("the instructor's", [0, 1, 2])
 
@@ -100,10 +108,10 @@ def step(model, optimizer, tokens, generator):
     return loss.item()
 def same(z):
     return z
-""")
+""", changes={"zero_head": ["z", 0], "step": ["model", "optimizer", "generator", 0, 1, 3]})
     z = torch.ones(2, 3)
     assert ns["zero_head"](z, None, 1) is None and z[:, 1].abs().sum() == 0 and z[:, 0].sum() == 2
-    assert ns["same"](z) is z
+    assert ns["same"](z) is not z and torch.equal(ns["same"](z), z)  # undeclared: by value
     model = torch.nn.Linear(4, 2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
     generator = torch.Generator().manual_seed(0)
@@ -117,8 +125,56 @@ def same(z):
 
 
 def test_global_random_state_advances_as_it_would_unsandboxed(ns):
-    cell(ns, "def draw():\n    return torch.randint(0, 10**9, (1,)).item()\n")
+    cell(ns, "def draw():\n    return torch.randint(0, 10**9, (1,)).item()\n",
+         changes={"draw": ["random state"]})
     assert ns["draw"]() != ns["draw"]()
+
+
+def test_only_the_names_the_exercises_ask_for_reach_the_tests(ns):
+    """Shadows of builtins, helpers, imports and other values stay in the student's own
+    processes, where the student's functions still find them."""
+    import builtins
+    cell(ns, """
+import numpy as np
+def abs(x):
+    return 0
+isinstance = lambda *a: True
+len = float = all = lambda *a: 1
+offset = 3
+def helper(x):
+    return x + offset
+def answer(x):
+    return int(helper(np.float64(x))) + abs(-1)  # (its own abs, in its own process)
+""", exports=["answer"])
+    cell(ns, "offset = 4\nrecap_value = answer(1)\n", exports=["recap_value"])
+    for name in ("np", "abs", "isinstance", "len", "float", "all", "offset", "helper"):
+        assert name not in ns, name
+    assert builtins.abs(-2) == 2 and builtins.isinstance(1, str) is False
+    assert ns["answer"](1) == 5 and ns["recap_value"] == 5  # offset as last bound (4), abs 0
+
+
+def test_undeclared_changes_stay_in_the_call(ns):
+    """A call gets its arguments as copies in effect: only what the exercise declares it
+    changes comes back, and a changed tensor it returns comes back by value."""
+    cell(ns, """
+def wreck(model, z, generator):
+    for p in model.parameters():
+        p.data.zero_()
+    z.zero_()
+    generator.manual_seed(123)
+    torch.manual_seed(0)
+    return math.log(64)
+def zeroed(z):
+    return z.zero_()
+""", changes={"wreck": ["generator", 2]})
+    model, z = torch.nn.Linear(2, 2), torch.ones(3)
+    weights, generator, rng = model.weight.detach().clone(), torch.Generator().manual_seed(5), torch.get_rng_state()
+    assert ns["wreck"](model, z, generator) == math.log(64)
+    assert torch.equal(model.weight, weights) and torch.equal(z, torch.ones(3))
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert torch.equal(generator.get_state(), torch.Generator().manual_seed(123).get_state())  # declared
+    result = ns["zeroed"](z)
+    assert result is not z and torch.equal(result, torch.zeros(3)) and torch.equal(z, torch.ones(3))
 
 
 def test_rich_results_are_rebuilt_here(ns):
@@ -254,7 +310,8 @@ def test_a_display_cell_runs_in_one_fork_and_keeps_nothing(ns, capsys):
     exec(source, ns)  # as an instructor's cell runs in the kernel: one fork per call
     assert capsys.readouterr().out == "3 process(es) False\n"
     # the global random state advances as the cell's calls advance it, in the kernel or not
-    cell(ns, "def draw():\n    return torch.randint(0, 10**9, (1,)).item()\n")
+    cell(ns, "def draw():\n    return torch.randint(0, 10**9, (1,)).item()\n",
+         changes={"draw": ["random state"]})
     torch.manual_seed(0)
     _student.display_cell(ns, "print(draw(), draw())", LIMITS)
     forked = capsys.readouterr().out

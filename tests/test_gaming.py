@@ -1,0 +1,139 @@
+"""A class's tricks, each graded through nbgrader as a submission: what they earn.
+
+Each test is one kind of gaming a review found (a clever idea spreads through a class in
+a day), with its variants as cases. The last grades a "hostile twin" of every notebook:
+answers that shadow every builtin the tests use and wreck every argument they are given.
+"""
+import ast
+import math
+import time
+
+import nbformat
+import pytest
+
+from grader.budget import OVER_BUDGET
+from grader.course import Course, assignments
+from nbtools import (SOLUTIONS, auto_graded_points, nbgrader, read, solution_sources, strip_solution_markers,
+                     student_submission)
+
+pytestmark = pytest.mark.slow
+
+# Builtins the hidden tests call, each made to answer "yes" or "nothing wrong".
+SHADOWS = """
+def abs(x):
+    return 0
+def isinstance(*args, **kwargs):
+    return True
+def all(*args, **kwargs):
+    return True
+def any(*args, **kwargs):
+    return True
+def float(*args, **kwargs):
+    return 0.0
+def len(*args, **kwargs):
+    return 0
+def tuple(*args, **kwargs):
+    return (3, 16, 50, 64)
+def set(*args, **kwargs):
+    return {"attention", "loss_increase", "first_half_increase", "is_induction_head"}
+"""
+WRECK = """
+def _wreck(args, kwargs):
+    import torch
+    for arg in [*args, *kwargs.values()]:
+        if hasattr(arg, "parameters"):
+            for p in arg.parameters():
+                p.data.zero_()
+        if hasattr(arg, "param_groups"):
+            for group in arg.param_groups:
+                group["lr"] = 0.0
+        if isinstance(arg, torch.Tensor) and arg.is_floating_point():
+            arg.zero_()
+        if isinstance(arg, torch.Generator):
+            arg.manual_seed(0)
+        if isinstance(arg, (list, dict)):
+            arg.clear()
+    torch.manual_seed(0)
+"""
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp("course"))
+    course.api.config.SandboxStudentCode.timeout = 5
+    return course
+
+
+def _scores(course, tmp_path, assignment, student, notebook):
+    path = tmp_path / f"{student}.ipynb"
+    nbformat.write(notebook, str(path))
+    grade = course.autograde(path, student, assignment)
+    points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
+    return {c.name: c.score for c in grade.cells if c.name in points}, grade
+
+
+def _answer_names(assignment: str) -> dict[str, list[str]]:
+    """The names each answer code cell of the source binds (its functions, its recap answers)."""
+    cells = read(SOLUTIONS / f"{assignment}.ipynb").cells
+    return {nbgrader(c)["grade_id"]: sorted(_bound(c.source)) for c in cells
+            if c.cell_type == "code" and nbgrader(c).get("solution")}
+
+
+def _bound(source: str) -> set:
+    from grader._names import bound
+    return bound(ast.parse(source).body)
+
+
+def _twin(assignment: str) -> nbformat.NotebookNode:
+    answers = {}
+    for grade_id, names in _answer_names(assignment).items():
+        body = [SHADOWS, WRECK]
+        for name in names:
+            if name.startswith("recap_"):
+                body.append(f"{name} = 0")
+            else:
+                body.append(f"def {name}(*args, **kwargs):\n    _wreck(args, kwargs)\n    return {math.log(64)}\n")
+        answers[grade_id] = "\n".join(body)
+    return student_submission(assignment, answers=answers)
+
+
+@pytest.mark.parametrize("assignment", ["02_qk_ov_circuits", "03_train_induction_model", "06_ablation"])
+def test_shadowing_a_builtin_earns_nothing(course, tmp_path, assignment):
+    """The answers left undone, and every builtin the tests use shadowed in an added cell
+    (and in the first answer cell): the shadows stay in the student's own processes."""
+    notebook = student_submission(assignment, solved=False)
+    notebook.cells.insert(3, nbformat.v4.new_code_cell(SHADOWS))
+    first = next(c for c in notebook.cells if nbgrader(c).get("solution") and c.cell_type == "code")
+    first.source = SHADOWS + "\n" + first.source
+    scores, _ = _scores(course, tmp_path, assignment, "shadow", notebook)
+    assert set(scores.values()) == {0.0}, scores
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_a_hostile_twin_of_every_notebook_earns_nothing(course, tmp_path, assignment):
+    """Every answer shadows every builtin the tests use; every function wrecks each
+    argument it is handed (models zeroed, learning rates zeroed, tensors zeroed, generators
+    reseeded, lists cleared, the global seed reset) and returns ln 64."""
+    scores, _ = _scores(course, tmp_path, assignment, "twin", _twin(assignment))
+    assert set(scores.values()) == {0.0}, scores
+
+
+def test_slowness_is_bounded_by_the_notebooks_time_budget(course, tmp_path):
+    """Every call sleeps just under the per-call limit: the notebook stops at its budget,
+    and the cells after that fail, saying why."""
+    assignment = "01_logit_lens"
+    sources = solution_sources(read(SOLUTIONS / f"{assignment}.ipynb"))
+    slow = {name: "import time\n" + strip_solution_markers(sources[name]).replace(
+        "):\n", "):\n    time.sleep(4.5)\n", 1) for name in ("residual_stack", "logit_lens", "lens_accuracy")}
+    course.api.config.BudgetedExecute.budget = 25
+    try:
+        start = time.monotonic()
+        scores, grade = _scores(course, tmp_path, assignment, "sleeper",
+                                student_submission(assignment, answers=slow))
+        took = time.monotonic() - start
+    finally:
+        course.api.config.BudgetedExecute.budget = 600
+    assert took < 60, f"grading took {took:.0f} s"
+    assert scores["test_residual_stack"] == 2.0  # correct, slowly, within the budget
+    assert scores["test_recap"] == 0.0, (took, scores, grade.failures)  # reached after the budget: not run
+    assert any(message.startswith(OVER_BUDGET) for message in grade.failures.values()), grade.failures
