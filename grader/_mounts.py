@@ -1,20 +1,39 @@
-"""Each sandbox fork gets its own view of the filesystem (a Linux mount namespace):
-read-only everywhere except its scratch folder, the protected folders hidden under empty
-read-only tmpfs, /dev reduced to null, zero and random, and no capabilities left to undo
-it. Unlike the audit hook, this holds for native code too (``torch.save`` writes files
-from C++). Linux only; where namespaces are unavailable the audit hook is the only guard.
+"""Each sandbox fork gets a filesystem of its own (a Linux mount namespace), built from an
+allow-list rather than by hiding what it must not see:
+
+- a new, read-only root that holds only the ``readable`` paths (the Python environment,
+  the toolkit and the grader's own code) and ``SYSTEM`` (the system's libraries, a few
+  files of ``/etc``), each bound read-only, any ``hidden`` path inside them covered;
+- its own scratch folder, on a tmpfs of at most ``disk`` bytes, the one writable place;
+- ``/dev`` with null, zero, random and urandom only;
+- ``/proc`` with this process's own entry only (no other process, its command line or
+  environment, is there to read);
+
+then no capabilities left to undo any of it. The folder being graded, the course, the
+repository, home folders, the kernel's connection file: none of it exists in that view.
+Unlike the audit hook, this holds for native code too (``torch.save`` writes from C++).
+Linux only; where namespaces are unavailable the audit hook is the only guard.
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import platform
 
 CLONE_NEWNS, CLONE_NEWUSER = 0x20000, 0x10000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC, MS_PRIVATE = 32, 4096, 8192, 16384, 1 << 18
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
 KEPT_FLAGS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": 1024,
               "nodiratime": 2048, "relatime": 1 << 21}  # locked in a user namespace: keep them
 DEVICES = ("null", "zero", "random", "urandom")
+PROC_FILES = ("cpuinfo", "meminfo", "stat", "uptime", "loadavg", "version")
+# What every fork may read besides the Python environment and the toolkit: shared libraries,
+# the loader's cache, and the few files of /etc that libc and Python look up.
+SYSTEM = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/ld.so.conf",
+          "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
+          "/etc/hosts", "/sys/devices/system/cpu")
+PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -29,34 +48,18 @@ def _mount(source, target, fstype, flags, data=None) -> None:
         raise _Failed(ctypes.get_errno(), f"mount {target}")
 
 
-def hidden_paths(protected: list[str], readable: list[str]) -> list[str]:
-    """What to cover so that ``protected`` is unreadable but ``readable`` inside it is not
-    (the longest matching folder decides, as in ``grader._jail``)."""
-    protected = [os.path.realpath(p) for p in protected]
-    readable = [os.path.realpath(r) for r in readable]
-    inside = lambda path, root: path == root or path.startswith(root.rstrip("/") + "/")  # noqa: E731
-    depth = lambda path, roots: max((len(r) for r in roots if inside(path, r)), default=-1)  # noqa: E731
-    out = []
-
-    def visit(path: str) -> None:
-        if os.path.islink(path) or depth(path, protected) <= depth(path, readable):
-            return
-        if any(inside(r, path) and r != path for r in readable) and os.path.isdir(path):
-            for entry in sorted(os.listdir(path)):
-                visit(os.path.join(path, entry))
-        else:
-            out.append(path)
-
-    for root in protected:
-        if os.path.exists(root):
-            visit(root)
-    return sorted(set(out))
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def isolate(scratch: str, hide: list[str]) -> bool:
-    """Call in a single-threaded fork, before the seccomp filter (which refuses mounts)."""
+def isolate(scratch: str, readable: list[str], hidden: list[str], disk: int) -> bool:
+    """Move this process into its own view of the filesystem (see the module's docstring).
+    Call in a single-threaded fork, before the seccomp filter (which refuses mounts).
+    ``scratch`` is an empty folder: the new root is built on it, and it is, inside that
+    root, the process's writable folder. False if the kernel does not allow it."""
     uid, gid = os.getuid(), os.getgid()
-    if _libc.unshare(CLONE_NEWNS if uid == 0 else CLONE_NEWNS | CLONE_NEWUSER):
+    number = PIVOT_ROOT.get(platform.machine())
+    if number is None or _libc.unshare(CLONE_NEWNS if uid == 0 else CLONE_NEWNS | CLONE_NEWUSER):
         return False
     try:
         if uid != 0:
@@ -65,26 +68,76 @@ def isolate(scratch: str, hide: list[str]) -> bool:
                 with open(f"/proc/self/{name}", "w") as handle:
                     handle.write(text)
         _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here reaches the real system
-        mounts = _mount_points()
-        _mount(scratch, scratch, None, MS_BIND)  # a mount of its own, left writable
-        _minimal_dev(scratch)
-        for path in hide:
-            if os.path.isdir(path):
-                _mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
-            else:
-                _mount("/dev/null", path, None, MS_BIND)
-                _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-        for path, flags in mounts:
-            if path != "/dev" and not path.startswith("/dev/"):
-                try:
-                    _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
-                except _Failed:
-                    if path == "/" or path.startswith(("/work", "/home", "/tmp", "/root")):
-                        raise
+        locked = _mount_points()
+        root = os.path.realpath(scratch)
+        _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+        done: list[str] = []
+        for path in _expanded([*SYSTEM, *readable]):
+            try:
+                _bind(path, root, locked, done)
+            except PermissionError:  # a folder this user cannot enter: not in the view either
+                continue
+        for path in hidden:
+            path = os.path.realpath(path)
+            if os.path.exists(root + path) and any(_inside(path, r) for r in readable):
+                _cover(root + path)
+        os.makedirs(root + root, exist_ok=True)
+        _mount("tmpfs", root + root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk},mode=700")
+        _minimal_dev(root)
+        _own_proc(root)
+        os.mkdir(root + "/.old")
+        if _libc.syscall(number, os.fsencode(root), os.fsencode(root + "/.old")):
+            raise _Failed(ctypes.get_errno(), "pivot_root")
+        os.chdir("/")
+        if _libc.umount2(b"/.old", MNT_DETACH):
+            raise _Failed(ctypes.get_errno(), "umount the old root")
+        os.rmdir("/.old")
+        _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.chdir(root)  # the scratch folder: relative paths land in it
         _drop_capabilities()
         return True
     except OSError:
         return False
+
+
+def _expanded(readable: list[str]) -> list[str]:
+    """The paths to bind, shortest first: links at the top (``/lib -> usr/lib``) are made as
+    links, and what they point at is bound in their place."""
+    out = []
+    for path in readable:
+        path = os.path.abspath(path)
+        if os.path.exists(path):
+            out.append(path)
+            if os.path.realpath(path) != path:
+                out.append(os.path.realpath(path))
+    return sorted(set(out), key=lambda p: (p.count("/"), p))
+
+
+def _bind(path: str, root: str, locked: list[tuple[str, int]], done: list[str]) -> None:
+    """``path`` at the same place in the new root, read-only (a link as a link)."""
+    if any(_inside(path, other) for other in done):
+        return  # seen through a folder bound already
+    target = root + path
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.islink(path):
+        os.symlink(os.readlink(path), target)
+        return
+    done.append(path)
+    if os.path.isdir(path):
+        os.makedirs(target, exist_ok=True)
+    else:
+        open(target, "w").close()
+    _mount(path, target, None, MS_BIND | MS_REC)
+    flags = max(((len(point), f) for point, f in locked if _inside(path, point)), default=(0, 0))[1]
+    _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+
+
+def _cover(target: str) -> None:
+    if os.path.isdir(target):
+        _mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
+    else:
+        _mount("/dev/null", target, None, MS_BIND)
+        _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
 
 
 def _mount_points() -> list[tuple[str, int]]:
@@ -97,16 +150,33 @@ def _mount_points() -> list[tuple[str, int]]:
     return points
 
 
-def _minimal_dev(scratch: str) -> None:
-    """Replace /dev (block devices, the kernel's terminals...) with four harmless devices."""
-    staging = os.path.join(scratch, ".dev")
-    os.mkdir(staging)
-    _mount("tmpfs", staging, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=4k,mode=755")
+def _minimal_dev(root: str) -> None:
+    """Four harmless devices: no block devices, terminals or shared memory."""
+    dev = root + "/dev"
+    os.mkdir(dev)
+    _mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=4k,mode=755")
     for name in DEVICES:
-        open(os.path.join(staging, name), "w").close()
-        _mount(f"/dev/{name}", os.path.join(staging, name), None, MS_BIND)
-    _mount(None, staging, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
-    _mount(staging, "/dev", None, MS_MOVE)
+        open(os.path.join(dev, name), "w").close()
+        _mount(f"/dev/{name}", os.path.join(dev, name), None, MS_BIND)
+    _mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
+
+
+def _own_proc(root: str) -> None:
+    """``/proc`` with this process's entry (as ``self`` and its pid) and a few system-wide
+    files that libraries read (processor count, memory): no other process is there."""
+    proc, pid = root + "/proc", str(os.getpid())
+    os.mkdir(proc)
+    _mount("tmpfs", proc, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555")
+    os.mkdir(os.path.join(proc, pid))
+    _mount(f"/proc/{pid}", os.path.join(proc, pid), None, MS_BIND | MS_REC)
+    os.symlink(pid, os.path.join(proc, "self"))
+    os.symlink(f"{pid}/task/{pid}", os.path.join(proc, "thread-self"))
+    os.symlink("self/mounts", os.path.join(proc, "mounts"))
+    for name in PROC_FILES:
+        if os.path.exists(f"/proc/{name}"):
+            open(os.path.join(proc, name), "w").close()
+            _mount(f"/proc/{name}", os.path.join(proc, name), None, MS_BIND)
+    _mount(None, proc, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def _drop_capabilities() -> None:

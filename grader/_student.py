@@ -38,7 +38,12 @@ from . import _jail, _mounts, _seccomp, _wire
 from ._names import DEFINITIONS, RANDOM_STATE, bound as _bound
 
 CONFIG = {"timeout": 60.0, "memory": 4 << 30, "output": 10_000, "message": 1_000,
-          "protected": [], "readable": [], "hidden": [], "fixed": [], "exports": [], "changes": {}}
+          "protected": [], "readable": [], "hidden": [], "fixed": [], "exports": [], "changes": {},
+          "disk": 64 << 20}
+# The environment variables student code sees: none of the grader's (NBGRADER_EXECUTION, the
+# kernel's connection, the course's folders), only what libraries look up.
+KEPT_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TERM", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+            "MPLBACKEND", "MPLCONFIGDIR", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "TMPDIR")
 REPLAYABLE = (*DEFINITIONS, ast.Import, ast.ImportFrom)
 HISTORY = re.compile(r"_i+\d*|_+\d*|_[iod]h|In|Out")
 MAX_RESULT = 512 << 20
@@ -353,7 +358,7 @@ def _child(job, result_w: int, output_w: int, scratch: str) -> None:
     _IN_CHILD = True
     import ctypes
     ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the kernel
-    _mounts.isolate(scratch, _mounts.hidden_paths(CONFIG["protected"], CONFIG["readable"]))
+    _mounts.isolate(scratch, CONFIG["readable"], CONFIG["protected"], int(CONFIG["disk"]))
     _seccomp.install()
     gc.disable()  # a collection would touch, and so copy, every page of the kernel's memory
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
@@ -365,6 +370,8 @@ def _child(job, result_w: int, output_w: int, scratch: str) -> None:
     stream = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors="replace")
     sys.stdout = sys.stderr = stream
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
+    for name in [n for n in os.environ if n not in KEPT_ENV and not n.startswith("LC_")]:
+        del os.environ[name]
     payload = {}
     # torch's grad and inference modes are per thread: the fresh one gets the kernel's.
     # (Not inference_mode(False): that turns grad on.)
@@ -421,6 +428,11 @@ def _scrub(namespace: dict) -> None:
         history.input_hist_parsed[:] = []
         history.input_hist_raw[:] = []
         history.output_hist.clear()
+        # The last error's traceback (its frames hold a failed test's locals) and its text.
+        for handler in (getattr(shell, "InteractiveTB", None), getattr(shell, "SyntaxTB", None)):
+            if handler is not None and hasattr(handler, "tb"):
+                handler.tb = None
+        shell._last_traceback = None
         # The request being run (its code: the calling test cell) and the last cell run.
         shell.parent_header = {}
         shell.last_execution_result = shell.displayhook.exec_result = None

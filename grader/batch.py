@@ -300,7 +300,9 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
             unchanged = known.get((sub.student, sub.assignment)) == sub.sha256
             (skipped if unchanged and not force else todo).append(sub)
     needed = sorted({sub.assignment for sub in todo})
-    with Batch(min(workers, max(1, len(todo))), needed, protected=(course.root,)) as batch, \
+    # Student code sees neither the course nor the folder being graded (nor anything else of
+    # the machine: grader/_mounts.py); named here for the audit hook, where namespaces are not.
+    with Batch(min(workers, max(1, len(todo))), needed, protected=(course.root, Path(folder).resolve())) as batch, \
             ThreadPoolExecutor(1) as thread:
         # The real gradebook must know each assignment's cells before the first result is
         # recorded: generate them while the workers start.

@@ -100,6 +100,18 @@ def display_cells(cells: list[tuple[str | None, str]], trusted: dict[str, str], 
     return found
 
 
+def readable() -> list[str]:
+    """What student code may read: the Python environment, the toolkit and the grader's own
+    code (not the rest of the repository), and matplotlib's configuration and font cache;
+    with the system's libraries (``grader._mounts.SYSTEM``), nothing else exists in a
+    sandbox fork's view."""
+    home = os.path.expanduser("~")
+    matplotlib = [os.environ.get("MPLCONFIGDIR") or os.path.join(home, ".config", "matplotlib"),
+                  os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "matplotlib")]
+    return [str(REPO / "utils"), str(REPO / "grader"), sys.prefix, sys.base_prefix, sys.exec_prefix,
+            *matplotlib]
+
+
 @functools.cache
 def kernel_guards() -> bool:
     """Whether forks get the kernel-level guards here (mount namespace, seccomp filter)."""
@@ -108,7 +120,7 @@ def kernel_guards() -> bool:
     scratch = tempfile.mkdtemp(prefix="grader-probe-")
     pid = os.fork()
     if pid == 0:
-        os._exit(0 if _mounts.isolate(scratch, []) and _seccomp.install() else 1)
+        os._exit(0 if _mounts.isolate(scratch, readable(), [], 1 << 20) and _seccomp.install() else 1)
     status = os.waitpid(pid, 0)[1]
     shutil.rmtree(scratch, ignore_errors=True)
     return os.waitstatus_to_exitcode(status) == 0
@@ -118,6 +130,7 @@ class SandboxStudentCode(NbGraderPreprocessor):
     timeout = Float(60.0, help="Seconds one call of student code may take").tag(config=True)
     memory = Int(4 << 30, help="Bytes student code may allocate in one call").tag(config=True)
     protected = List(Unicode(), help="Folders student code may not read (the course folder)").tag(config=True)
+    disk = Int(64 << 20, help="Bytes student code may write in one call (its scratch folder)").tag(config=True)
     changes = Dict(per_key_traits=None, value_trait=List(Unicode()), key_trait=Unicode(),
                    help="What a call of an exercise's function may change in place and hand back to "
                         "the grading kernel: function name -> parameter names (and \"random state\" "
@@ -149,7 +162,7 @@ class SandboxStudentCode(NbGraderPreprocessor):
                     "exports": sorted(exercises),
                     "changes": changeable(self.changes, solutions),
                     "protected": self._protected(info["db_url"], resources),
-                    "readable": [str(REPO / "utils"), str(REPO / "grader"), sys.prefix, sys.base_prefix]}
+                    "readable": readable(), "disk": self.disk}
         code = [c for c in nb.cells if c.cell_type == "code"]
         display = set()
         if self.fork_display_cells:

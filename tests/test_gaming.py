@@ -118,6 +118,34 @@ def test_a_hostile_twin_of_every_notebook_earns_nothing(course, tmp_path, assign
     assert set(scores.values()) == {0.0}, scores
 
 
+def test_a_failed_tests_traceback_is_out_of_reach(course, tmp_path):
+    """After a test fails, IPython keeps its traceback (whose frames hold the hidden check's
+    code and locals) and its text: student code called next finds neither, even encoded."""
+    assignment = "01_logit_lens"
+    walker = """
+import codecs
+def logit_lens(model, cache):
+    ip = get_ipython()
+    found = []
+    tb = getattr(ip.InteractiveTB, "tb", None)
+    while tb is not None:
+        found.append(repr(tb.tb_frame.f_code.co_consts)[:100])
+        tb = tb.tb_next
+    found.append(repr(getattr(ip, "_last_traceback", None))[:100])
+    import sys
+    found.append(repr(getattr(sys, "last_value", None)))
+    raise ValueError("found: " + codecs.encode(repr(found), "rot13"))
+"""
+    wrong = "def residual_stack(cache):\n    return cache.accumulated_resid()[:1]\n"
+    scores, grade = _scores(course, tmp_path, assignment, "walker", student_submission(
+        assignment, answers={"residual_stack": wrong, "logit_lens": walker}))
+    assert scores["test_residual_stack"] == 0.0 and scores["test_logit_lens"] == 0.0
+    message = grade.failures["test_logit_lens"]
+    assert message.startswith("ValueError: found: ")
+    import codecs
+    assert codecs.decode(message.removeprefix("ValueError: found: "), "rot13") == repr(["None", "None"])
+
+
 def test_slowness_is_bounded_by_the_notebooks_time_budget(course, tmp_path):
     """Every call sleeps just under the per-call limit: the notebook stops at its budget,
     and the cells after that fail, saying why."""

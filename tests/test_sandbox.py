@@ -650,8 +650,15 @@ def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code
 
     def steps(outcome):
         outcome.append(_seccomp.install())
+        libc = __import__("ctypes").CDLL(None, use_errno=True)
+
+        def native(name, *args):  # a system call made from C, as an extension module would
+            if getattr(libc, name)(*args) == -1 and __import__("ctypes").get_errno() == errno.EPERM:
+                raise PermissionError(name)
+
         for attempt in (os.fork, lambda: socket.socket(), lambda: os.kill(os.getppid(), 0),
-                        lambda: os.execv("/bin/true", ["true"])):
+                        lambda: os.execv("/bin/true", ["true"]), lambda: native("unshare", 0x20000),
+                        lambda: native("ptrace", 16, os.getppid(), 0, 0)):
             try:
                 attempt()
                 outcome.append("allowed")
@@ -663,27 +670,76 @@ def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code
         thread.join()
 
     outcome = _in_fork(steps)
-    assert outcome == "[True, 'refused', 'refused', 'refused', 'refused', 'thread']"
+    assert outcome == "[True, 'refused', 'refused', 'refused', 'refused', 'refused', 'refused', 'thread']"
+
+
+def _view(outcome, scratch, secret, readable):
+    """What a fork sees after isolating itself: the checks of the two tests below."""
+    from grader import _mounts, _seccomp
+
+    outcome.append(_mounts.isolate(scratch, readable, [], 1 << 20))
+    outcome.append(os.path.exists(secret))                       # outside the allow-list: absent
+    outcome.append(sorted(os.listdir("/proc")) == sorted(["self", "thread-self", "mounts", str(os.getpid()),
+                                                          *_mounts.PROC_FILES]))
+    outcome.append(os.path.exists("/proc/1/cmdline") or os.path.exists(f"/proc/{os.getppid()}/environ"))
+    outcome.append(open("/proc/self/status").read().startswith("Name:"))
+    try:
+        with open(os.path.join(scratch, "big"), "wb") as handle:
+            handle.write(bytes(2 << 20))                         # over the 1 MiB scratch
+    except OSError as error:
+        outcome.append(error.errno == errno.ENOSPC)
+    for path in ("/etc/x", "/x", sys.prefix + "/x"):
+        try:
+            open(path, "w")
+        except OSError as error:
+            outcome.append(error.errno in (errno.EROFS, errno.EACCES))
+    outcome.append(_seccomp.install())
+
+
+def test_a_fork_sees_nothing_but_its_own():
+    """The view is an allow-list: the Python environment, the toolkit, the system's libraries,
+    a scratch folder of capped size, its own /proc entry. The repository, home folders and
+    any other folder (such as one being graded) are not there to read."""
+    import shutil
+    import tempfile
+
+    scratch, graded = tempfile.mkdtemp(prefix="scratch-"), tempfile.mkdtemp(prefix="graded-")
+    with open(os.path.join(graded, "classmate.ipynb"), "w") as handle:
+        handle.write("{}")
+
+    def steps(outcome):
+        _view(outcome, scratch, os.path.join(graded, "classmate.ipynb"), [sys.prefix, sys.base_prefix])
+        outcome.append([os.path.exists(p) for p in (str(SOLUTIONS), str(SOLUTIONS.parent / "README.md"),
+                                                    os.path.expanduser("~/.local/share/jupyter"))])
+        import xml.dom.minidom  # noqa: F401  (a module not loaded yet still imports)
+        outcome.append(sorted(os.listdir("/")))
+
+    from grader._mounts import SYSTEM
+
+    shown = [p for p in [*SYSTEM, sys.prefix, sys.base_prefix, scratch] if os.path.lexists(p)]
+    expected_root = sorted({p.strip("/").split("/")[0] for p in shown} | {"dev", "proc"})
+    outcome = _in_fork(steps)
+    shutil.rmtree(scratch)
+    shutil.rmtree(graded)
+    assert outcome == repr([True, False, True, False, True, True, True, True, True, True,
+                            [False, False, False], expected_root])
 
 
 def test_an_unprivileged_grader_gets_the_same_locked_view_through_a_user_namespace():
     """Run as root here, so the fork first drops to nobody: the path a grader run by an
-    ordinary user takes (an unprivileged user namespace) must hide and freeze the same."""
+    ordinary user takes (an unprivileged user namespace) must build the same view."""
     import ctypes
     import shutil
     import tempfile
 
-    from grader import _mounts, _seccomp
-
     root = tempfile.mkdtemp(prefix="unprivileged-")
-    secret, other, scratch = (os.path.join(root, name) for name in ("secret", "other", "scratch"))
-    for folder in (secret, other, scratch):
+    secret, scratch = os.path.join(root, "secret"), os.path.join(root, "scratch")
+    for folder in (secret, scratch):
         os.mkdir(folder)
     with open(os.path.join(secret, "answers.txt"), "w") as handle:
         handle.write("hidden")
     os.chmod(root, 0o755)
     os.chmod(secret, 0o755)
-    os.chmod(other, 0o777)  # anyone may write here, until the fork's view is frozen
     os.chmod(scratch, 0o777)
 
     def steps(outcome):
@@ -696,20 +752,11 @@ def test_an_unprivileged_grader_gets_the_same_locked_view_through_a_user_namespa
             ctypes.CDLL(None).prctl(4, 1)  # PR_SET_DUMPABLE
         outcome.append(os.getuid() != 0)
         outcome.append(open(os.path.join(secret, "answers.txt")).read())  # readable before
-        outcome.append(_mounts.isolate(scratch, _mounts.hidden_paths([secret], [])))
-        outcome.append(os.listdir(secret))
-        for path in (os.path.join(other, "x"), os.path.join(scratch, "x")):
-            try:
-                with open(path, "w") as handle:
-                    outcome.append(handle.write("ok"))
-            except OSError as error:
-                outcome.append(error.errno == errno.EROFS)
-        outcome.append(_seccomp.install())
+        _view(outcome, scratch, os.path.join(secret, "answers.txt"), [sys.prefix])
 
     outcome = _in_fork(steps)
     shutil.rmtree(root)
-    # not root; read before; isolated; secret emptied; outside refused (read-only); scratch fine; seccomp
-    assert outcome == "[True, 'hidden', True, [], True, 2, True]"
+    assert outcome == repr([True, "hidden", True, False, True, False, True, True, True, True, True, True])
 
 
 @pytest.mark.slow
