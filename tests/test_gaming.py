@@ -118,6 +118,49 @@ def test_a_hostile_twin_of_every_notebook_earns_nothing(course, tmp_path, assign
     assert set(scores.values()) == {0.0}, scores
 
 
+def test_copying_a_classmate_or_filling_the_disk_earns_nothing(course, tmp_path):
+    """While grading runs, a student function looks for the grading command among the
+    processes, reads a classmate's notebook where the class lies, the solutions, the
+    kernel's connection file and the environment, and writes gigabytes to its scratch:
+    it finds nothing, and what it wrote stays within 64 MiB, in memory, gone after."""
+    assignment = "01_logit_lens"
+    classmate = tmp_path / "class" / f"alice_{assignment}.ipynb"
+    classmate.parent.mkdir()
+    classmate.write_text(nbformat.writes(student_submission(assignment)))
+    looker = f"""
+import glob, os, tempfile
+def residual_stack(cache):
+    found = []
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        if not path.startswith(f"/proc/{{os.getpid()}}/"):
+            found.append(open(path, "rb").read()[:80])
+    for path in [{str(classmate)!r}, {str(SOLUTIONS / f"{assignment}.ipynb")!r},
+                 *glob.glob(os.path.expanduser("~/.local/share/jupyter/runtime/*.json"))]:
+        try:
+            found.append(open(path).read()[:80])
+        except OSError:
+            pass
+    found += [name for name in os.environ if "NBGRADER" in name or "JPY" in name or "CONNECTION" in name]
+    written = 0
+    try:
+        with open(os.path.join(tempfile.gettempdir(), "fill"), "wb") as handle:
+            for _ in range(2048):
+                written += handle.write(bytes(1 << 20))
+                handle.flush()
+    except OSError as error:
+        found.append(f"stopped at {{written >> 20}} MiB: {{error.strerror}}")
+    raise ValueError(f"found: {{found}}")
+"""
+    free = __import__("shutil").disk_usage("/tmp").free
+    scores, grade = _scores(course, tmp_path, assignment, "looker",
+                            student_submission(assignment, answers={"residual_stack": looker}))
+    assert scores["test_residual_stack"] == 0.0
+    message = grade.failures["test_residual_stack"]
+    assert message.startswith("ValueError: found: ['stopped at 6"), message  # 63 or 64 MiB: the tmpfs is full
+    assert message.endswith(": No space left on device']"), message
+    assert __import__("shutil").disk_usage("/tmp").free > free - (256 << 20)  # nothing reached the disk
+
+
 def test_a_failed_tests_traceback_is_out_of_reach(course, tmp_path):
     """After a test fails, IPython keeps its traceback (whose frames hold the hidden check's
     code and locals) and its text: student code called next finds neither, even encoded."""

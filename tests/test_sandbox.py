@@ -275,6 +275,13 @@ def fine():
     assert ns["fine"]() == 1
 
 
+def test_a_result_too_large_to_take_back_says_so(ns, monkeypatch):
+    monkeypatch.setattr(_student, "MAX_RESULT", 1 << 20)  # (512 MiB under grading)
+    cell(ns, "def huge():\n    return torch.zeros(1 << 20)\n")  # 4 MiB of float32
+    with pytest.raises(_student.SandboxError, match="the result is larger than 1 MiB"):
+        ns["huge"]()
+
+
 def test_a_cell_that_exits_fails_that_cell_only(ns):
     with pytest.raises(_student.SandboxError):
         cell(ns, "import os\nos._exit(0)\n")
