@@ -101,15 +101,17 @@ def display_cells(cells: list[tuple[str | None, str]], trusted: dict[str, str], 
 
 
 def readable() -> list[str]:
-    """What student code may read: the Python environment, the toolkit and the grader's own
-    code (not the rest of the repository), and matplotlib's configuration and font cache;
+    """What student code may read: the Python environment, the toolkit's package (nothing
+    else of the repository: not the grader, whose default course holds the sources, nor
+    the solutions), and matplotlib's configuration and font cache;
     with the system's libraries (``grader._mounts.SYSTEM``), nothing else exists in a
     sandbox fork's view."""
     home = os.path.expanduser("~")
     matplotlib = [os.environ.get("MPLCONFIGDIR") or os.path.join(home, ".config", "matplotlib"),
                   os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "matplotlib")]
-    return [str(REPO / "utils"), str(REPO / "grader"), sys.prefix, sys.base_prefix, sys.exec_prefix,
-            *matplotlib]
+    import induction_circuits  # (light: its modules load lazily)
+
+    return [*induction_circuits.__path__, sys.prefix, sys.base_prefix, sys.exec_prefix, *matplotlib]
 
 
 @functools.cache

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from grader.budget import OVER_BUDGET
-from grader.course import Course, assignments
+from grader.course import CONFIG_FILE, DEFAULT_COURSE, Course, assignments
 from nbtools import (SOLUTIONS, auto_graded_points, nbgrader, read, solution_sources, strip_solution_markers,
                      student_submission)
 
@@ -121,6 +121,7 @@ def test_a_hostile_twin_of_every_notebook_earns_nothing(course, tmp_path, assign
 def test_copying_a_classmate_or_filling_the_disk_earns_nothing(course, tmp_path):
     """While grading runs, a student function looks for the grading command among the
     processes, reads a classmate's notebook where the class lies, the solutions, the
+    default course's sources (made by `release`, hidden tests in), the grader's code, the
     kernel's connection file and the environment, and writes gigabytes to its scratch:
     it finds nothing, and what it wrote stays within 64 MiB, in memory, gone after."""
     assignment = "01_logit_lens"
@@ -135,6 +136,8 @@ def residual_stack(cache):
         if not path.startswith(f"/proc/{{os.getpid()}}/"):
             found.append(open(path, "rb").read()[:80])
     for path in [{str(classmate)!r}, {str(SOLUTIONS / f"{assignment}.ipynb")!r},
+                 {str(DEFAULT_COURSE / "source" / assignment / f"{assignment}.ipynb")!r},
+                 {str(CONFIG_FILE)!r},  # (the grader's own code, beside its default course)
                  *glob.glob(os.path.expanduser("~/.local/share/jupyter/runtime/*.json"))]:
         try:
             found.append(open(path).read()[:80])
