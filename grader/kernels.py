@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +54,14 @@ get_ipython().history_manager.dir_hist[:] = [pathlib.Path.cwd()]
 # A kernel dies with the process that started it, even one killed by SIGKILL whose kernels
 # a subreaper (systemd --user) adopts: ipykernel's own watch only starts after the preload.
 DIE_WITH_PARENT = "__import__('ctypes').CDLL(None).prctl(1, 9);"  # PR_SET_PDEATHSIG, SIGKILL
+
+
+@functools.cache
+def _sockets() -> str:
+    """A private folder for the grading kernels' sockets, removed at exit."""
+    folder = tempfile.mkdtemp(prefix="grader-kernels-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def _stop(spare: _Spare) -> None:
@@ -115,6 +126,9 @@ class WarmExecute(Execute):
     async def _async_start(self, name: str, cwd: str, env: dict):
         names = {"kernel_name": name} if name else {}
         km = self.kernel_manager_class(config=self.config, **names)  # (as nbclient makes them)
+        # Unix sockets in a folder of this process's, not TCP on localhost: no port any local
+        # process may connect to, and no "running over TCP without encryption" warning.
+        km.transport, km.ip = "ipc", os.path.join(_sockets(), "kernel")
         await ensure_async(km.start_kernel(extra_arguments=self._arguments(), cwd=cwd, env=env))
         return km
 
