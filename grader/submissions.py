@@ -31,6 +31,7 @@ from .course import RELEASE
 # after the assignment.
 DEFAULT_PATTERNS = (
     "{student}_{id}_assignsubmission_file_/{assignment}.ipynb",    # Moodle, folders
+    "{student}/{assignment}/{any}.ipynb",                          # nbgrader's own: what `collect` leaves
     "{student}/{assignment}.ipynb",                                # a folder per student
     "{student}_late_{id}_{id}_{assignment}.ipynb",                 # Canvas, late
     "{student}_{id}_{id}_{assignment}.ipynb",                      # Canvas

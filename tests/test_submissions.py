@@ -25,6 +25,7 @@ KNOWN = ["01_logit_lens", "02_qk_ov_circuits"]
     ("Jo Ng_77_assignsubmission_file_/01_logit_lens.ipynb", ("Jo Ng", A)),  # Moodle
     ("Jo Ng_77_assignsubmission_file_01_logit_lens.ipynb", ("Jo Ng", A)),
     ("alice_01_logit_lens (1).ipynb", ("alice", A)),                  # a browser's second download
+    ("submitted/bo/01_logit_lens/01_logit_lens.ipynb", ("bo", A)),    # nbgrader's collected layout
 ])
 def test_default_patterns_name_the_student_and_assignment(path, expected):
     assert identify(path, KNOWN) == expected
