@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import itertools
 import logging
 import os
 import shutil
@@ -54,6 +55,9 @@ get_ipython().history_manager.dir_hist[:] = [pathlib.Path.cwd()]
 # A kernel dies with the process that started it, even one killed by SIGKILL whose kernels
 # a subreaper (systemd --user) adopts: ipykernel's own watch only starts after the preload.
 DIE_WITH_PARENT = "__import__('ctypes').CDLL(None).prctl(1, 9);"  # PR_SET_PDEATHSIG, SIGKILL
+
+
+_kernels = itertools.count()
 
 
 @functools.cache
@@ -128,7 +132,8 @@ class WarmExecute(Execute):
         km = self.kernel_manager_class(config=self.config, **names)  # (as nbclient makes them)
         # Unix sockets in a folder of this process's, not TCP on localhost: no port any local
         # process may connect to, and no "running over TCP without encryption" warning.
-        km.transport, km.ip = "ipc", os.path.join(_sockets(), "kernel")
+        # (A prefix per kernel: a spare started at once would otherwise pick the same sockets.)
+        km.transport, km.ip = "ipc", os.path.join(_sockets(), f"kernel{next(_kernels)}")
         await ensure_async(km.start_kernel(extra_arguments=self._arguments(), cwd=cwd, env=env))
         return km
 
