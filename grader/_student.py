@@ -46,7 +46,9 @@ KEPT_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TERM", "OMP_NUM_THREADS",
             "MPLBACKEND", "MPLCONFIGDIR", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "TMPDIR")
 REPLAYABLE = (*DEFINITIONS, ast.Import, ast.ImportFrom)
 HISTORY = re.compile(r"_i+\d*|_+\d*|_[iod]h|In|Out")
-MAX_RESULT = 512 << 20
+MAX_RESULT = 64 << 20  # bytes one fork may send back (a graded result is kilobytes)...
+MAX_RECEIVED = 1 << 30  # ...and all of this notebook's forks together: the kernel keeps some
+_received = [0]
 _IN_CHILD = False
 _REALIZED: dict = {}  # in a child: (cell, name) -> the student's real object
 
@@ -313,8 +315,12 @@ def _collect(result_r: int, output_r: int, deadline: float) -> tuple[bytes, byte
                         output += chunk
                 else:
                     size += len(chunk)
+                    _received[0] += len(chunk)
                     if size > MAX_RESULT:
                         raise SandboxError(f"the result is larger than {MAX_RESULT >> 20} MiB")
+                    if _received[0] > MAX_RECEIVED:
+                        raise SandboxError(f"student code has sent back more than {MAX_RECEIVED >> 20} MiB "
+                                           "in this notebook: nothing more is taken")
                     chunks.append(chunk)
     return b"".join(chunks), bytes(output), False
 

@@ -45,6 +45,7 @@ MAX_ZIP = 256 << 20       # bytes of one zip file
 MAX_MEMBERS = 500         # entries in one zip
 MAX_UNZIPPED = 512 << 20  # bytes read out of one zip, all members together
 MAX_DEPTH = 64            # JSON nesting in a notebook (nbformat itself needs about 10)
+MAX_CELLS = 2000          # cells in a notebook (a release has under 100)
 _SKIPPED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 
 
@@ -337,6 +338,8 @@ def parse(data: bytes) -> dict:
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise SubmissionError("not a notebook: JSON without a list of cells "
                               "(an old nbformat 3 file, or another kind of JSON)")
+    if len(notebook["cells"]) > MAX_CELLS:
+        raise SubmissionError(f"a notebook of {len(notebook['cells'])} cells (at most {MAX_CELLS}): not read")
     for cell in notebook["cells"]:
         if not isinstance(cell, dict):
             raise SubmissionError("not a notebook: a cell is not a JSON object")

@@ -34,7 +34,7 @@ def _found(folder):
     return {sub.label: sub for sub in discover(folder, KNOWN)}
 
 
-def test_deeply_nested_json_is_one_files_report_not_a_crash(tmp_path, good, capsys):
+def test_deep_or_huge_json_is_one_files_report_not_a_crash(tmp_path, good, capsys):
     (tmp_path / f"nest_{A}.ipynb").write_bytes(b"[" * 200_000 + b"]" * 200_000)
     deep_cell = {"cells": [{"cell_type": "code", "source": "", "metadata": {"x": [[[[[[[[]]]]]]]] * 1}}]}
     for _ in range(70):
@@ -42,8 +42,12 @@ def test_deeply_nested_json_is_one_files_report_not_a_crash(tmp_path, good, caps
     (tmp_path / f"deep_{A}.ipynb").write_text(json.dumps(deep_cell))
     (tmp_path / f"odd_{A}.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code", "source": [[1]]}]}))
     (tmp_path / f"long_{A}.ipynb").write_text('{"cells": [], "n": ' + "9" * 10_000 + "}")
+    many = json.loads(good)
+    many["cells"] += [{"cell_type": "markdown", "metadata": {}, "source": ""}] * 500_000
+    (tmp_path / f"many_{A}.ipynb").write_text(json.dumps(many))  # (grading it took 15 minutes)
     (tmp_path / f"ok_{A}.ipynb").write_bytes(good)
     found = _found(tmp_path)
+    assert "a notebook of 500" in found[f"many_{A}.ipynb"].error
     for name in ("nest", "deep"):
         assert "JSON nested more than 64 deep" in found[f"{name}_{A}.ipynb"].error
     assert "a cell's source is not text" in found[f"odd_{A}.ipynb"].error

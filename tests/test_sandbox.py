@@ -276,10 +276,19 @@ def fine():
 
 
 def test_a_result_too_large_to_take_back_says_so(ns, monkeypatch):
-    monkeypatch.setattr(_student, "MAX_RESULT", 1 << 20)  # (512 MiB under grading)
+    monkeypatch.setattr(_student, "MAX_RESULT", 1 << 20)  # (64 MiB under grading)
     cell(ns, "def huge():\n    return torch.zeros(1 << 20)\n")  # 4 MiB of float32
     with pytest.raises(_student.SandboxError, match="the result is larger than 1 MiB"):
         ns["huge"]()
+    # Many results under the limit: the kernel takes 1 GiB at most over the notebook.
+    monkeypatch.setattr(_student, "_received", [0])
+    monkeypatch.setattr(_student, "MAX_RECEIVED", 3 << 20)
+    cell(ns, "def big():\n    return torch.zeros(1 << 17)\n")  # 512 kB
+    for _ in range(5):
+        assert ns["big"]().shape == (1 << 17,)
+    with pytest.raises(_student.SandboxError, match="more than 3 MiB in this notebook"):
+        for _ in range(2):
+            ns["big"]()
 
 
 def test_a_cell_that_exits_fails_that_cell_only(ns):
