@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
 
 
 def printable(text: object) -> str:
@@ -20,8 +20,10 @@ def printable(text: object) -> str:
 
 def spreadsheet_safe(value):
     """A CSV cell that a spreadsheet shows as text, as OWASP's guidance on CSV injection
-    says: a string starting with ``= + - @``, a tab or a carriage return gets a leading
-    apostrophe. Numbers are left alone."""
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
+    says: control characters escaped (as ``printable``), then a leading apostrophe if what
+    is left starts, after any spaces, with ``= + - @`` (or a full-width one). Numbers are
+    left alone."""
+    if not isinstance(value, str):
+        return value
+    text = printable(value)
+    return "'" + text if text.lstrip().startswith(_FORMULA) else text

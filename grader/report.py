@@ -7,6 +7,7 @@ failed test's error message, and nothing else from the graded notebook.
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import itertools
 import re
@@ -16,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from ._text import spreadsheet_safe
-from .course import RELEASE, SOLUTIONS
+from .course import RELEASE, SOLUTIONS, assignments
 from .gradebook import Ledger
 
 PENDING = "pending"  # export value of a written answer that waits for a person
@@ -90,6 +91,7 @@ def write_csv(db_url: str, out: Path) -> int:
     return len(table)
 
 
+@functools.cache
 def _hidden_lines(assignment: str) -> list[str]:
     """Lines of the hidden tests, to keep any message that quotes them off the page."""
     path = SOLUTIONS / f"{assignment}.ipynb"
@@ -131,7 +133,8 @@ def feedback_html(student: str, rows: list[Row]) -> str:
     for assignment in sorted({row.assignment for row in rows}):
         mine = [row for row in rows if row.assignment == assignment]
         auto = [row for row in mine if not row.written]
-        hidden = _hidden_lines(assignment)
+        # Any assignment's: a message may quote another notebook's hidden tests.
+        hidden = [line for other in assignments() for line in _hidden_lines(other)]
         lines = "\n".join(
             f'<tr class="{"lost" if not row.written and row.score < row.max_score else "ok"}">'
             f"<td>{html.escape(row.name)}</td>"

@@ -28,15 +28,17 @@ from .course import RELEASE
 # folder named after it); the first that matches names the student and the assignment.
 # {student} and {assignment} are what they say, {id} is digits an LMS adds, {any} is
 # anything within one path component. A resubmission suffix ("-1", " (2)") is allowed
-# after the assignment.
+# after the assignment. What a student names themselves (a file name inside a folder or
+# after an LMS's prefix) says only which assignment it is, never whose: the patterns that
+# read the student from a folder come first, and take any file name ending in an assignment.
 DEFAULT_PATTERNS = (
-    "{student}_{id}_assignsubmission_file_/{assignment}.ipynb",    # Moodle, folders
-    "{student}/{assignment}/{any}.ipynb",                          # nbgrader's own: what `collect` leaves
-    "{student}/{assignment}.ipynb",                                # a folder per student
-    "{student}_late_{id}_{id}_{assignment}.ipynb",                 # Canvas, late
-    "{student}_{id}_{id}_{assignment}.ipynb",                      # Canvas
-    "{student}_{id}_assignsubmission_file_{assignment}.ipynb",     # Moodle, flat
-    "{student}_{assignment}.ipynb",                                # the course's own naming
+    "{student}_{id}_assignsubmission_file_/{any}{assignment}.ipynb",  # Moodle, folders
+    "{student}/{assignment}/{any}.ipynb",                            # nbgrader's own: what `collect` leaves
+    "{student}/{any}{assignment}.ipynb",                             # a folder per student
+    "{student}_late_{id}_{id}_{any}{assignment}.ipynb",              # Canvas, late
+    "{student}_{id}_{id}_{any}{assignment}.ipynb",                   # Canvas
+    "{student}_{id}_assignsubmission_file_{any}{assignment}.ipynb",  # Moodle, flat
+    "{student}_{assignment}.ipynb",                                  # the course's own naming
 )
 _RESUBMISSION = r"(?:-\d+| \(\d+\))?"
 # Intake limits: whatever lies past them is reported, never read whole.
@@ -274,7 +276,8 @@ def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[
         if len(subs) > 1:
             hint = (" (a zip is one student's: to grade a class's download, give `grade` the "
                     "zip itself, or unzip it)" if any("!" in s.label.removeprefix(prefix) for s in subs)
-                    else "")
+                    else " (a folder is one student's: to grade a folder of files an LMS named, "
+                    "give `grade` that folder)")
             for sub in subs:
                 sub.error = (f"{len(subs)} files for {student} {assignment} "
                              f"({', '.join(s.label for s in subs)}): keep one{hint}")

@@ -83,6 +83,17 @@ def test_a_zip_belongs_to_the_student_its_own_path_names(path, student):
     assert zip_owner(path) == student
 
 
+@pytest.mark.parametrize("path, student", [
+    ("Mallory Q_55_assignsubmission_file_/Bob B_01_logit_lens.ipynb", "Mallory Q"),  # Moodle's folder
+    ("Mallory Q_55_assignsubmission_file_/dan_01_logit_lens.ipynb", "Mallory Q"),
+    ("mallory/carol_01_logit_lens.ipynb", "mallory"),                                # a student's folder
+    ("mallory_11_22_bob_01_logit_lens.ipynb", "mallory"),                            # Canvas's prefix
+    ("submitted/mallory/01_logit_lens/bob_01_logit_lens.ipynb", "mallory"),          # nbgrader's collect
+])
+def test_a_file_name_a_student_chose_never_names_another_student(path, student):
+    assert submissions.identify(path, KNOWN) == (student, A)
+
+
 def test_a_zip_speaks_only_for_its_owner(tmp_path, good):
     """Jo's zip holds members named for Bob, for Carl, an absolute path and a '..' path:
     Bob's own file is still Bob's (not a duplicate), nothing is graded as Carl, the member
@@ -174,7 +185,8 @@ def test_printed_names_cannot_forge_terminal_lines():
 
 @pytest.mark.parametrize("value, safe", [
     ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-2+3", "'-2+3"),
-    ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("alice", "alice"), (7.5, 7.5)])
+    ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "\\t=1"), ("\r\n=1+7", "\\r\\n=1+7"), (" =1+4", "' =1+4"),
+    ("\uff1d1+2", "'\uff1d1+2"), ("alice", "alice"), ("Jo-Ann", "Jo-Ann"), (7.5, 7.5)])
 def test_spreadsheet_cells_that_start_a_formula_are_neutralised(value, safe):
     assert spreadsheet_safe(value) == safe
 
