@@ -301,7 +301,7 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
             (skipped if unchanged and not force else todo).append(sub)
     needed = sorted({sub.assignment for sub in todo})
     # Student code sees neither the course nor the folder being graded (nor anything else of
-    # the machine: grader/_mounts.py); named here for the audit hook, where namespaces are not.
+    # the machine: grader/sandbox/_mounts.py); named here for the audit hook, where namespaces are not.
     with Batch(min(workers, max(1, len(todo))), needed, protected=(course.root, Path(folder).resolve())) as batch, \
             ThreadPoolExecutor(1) as thread:
         # The real gradebook must know each assignment's cells before the first result is

@@ -150,7 +150,7 @@ class Course:
         if scratch.exists():
             shutil.rmtree(scratch)
         scratch.mkdir(parents=True)
-        # Student code runs in forks of the kernel (grader/sandbox.py): they may not read
+        # Student code runs in forks of the kernel (grader/sandbox/): they may not read
         # the course folder, and the kernel keeps no input history (it holds hidden tests).
         self.api.config.SandboxStudentCode.protected = [str(p) for p in self.protected]
         ipython = self.root / "ipython"

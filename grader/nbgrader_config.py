@@ -19,7 +19,7 @@ c = get_config()  # noqa: F821  (nbgrader provides it)
 
 c.CourseDirectory.course_id = "induction-circuits"
 # Student code never runs in the grading kernel: each student cell becomes a stand-in
-# that runs it in a locked-down fork (grader/sandbox.py), and gets its source back after.
+# that runs it in a locked-down fork (grader/sandbox/), and gets its source back after.
 steps = Autograde.class_traits()["autograde_preprocessors"].default()
 at = steps.index(Execute)
 c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, BudgetedExecute, RestoreStudentCode] + steps[at + 1:]

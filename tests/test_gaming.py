@@ -80,7 +80,7 @@ def _answer_names(assignment: str) -> dict[str, list[str]]:
 
 
 def _bound(source: str) -> set:
-    from grader._names import bound
+    from grader.sandbox._names import bound
     return bound(ast.parse(source).body)
 
 

@@ -15,7 +15,7 @@ import ast
 import pytest
 from traitlets.config.loader import PyFileConfigLoader
 
-from grader._names import bound, changeable
+from grader.sandbox._names import bound, changeable
 from grader.course import CONFIG_FILE, assignments
 from nbtools import SOLUTIONS, nbgrader, read
 

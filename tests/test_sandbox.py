@@ -1,6 +1,6 @@
 """Student code cannot decide its own grade: it runs only in locked-down forks.
 
-The first tests drive the kernel-side runtime (``grader._student``) directly in this
+The first tests drive the kernel-side runtime (``grader.sandbox._student``) directly in this
 process, as the grading kernel would; the last ones grade tampering submissions of
 the real notebooks through ``Course.autograde`` and assert every cell's score.
 """
@@ -17,8 +17,8 @@ import numpy
 import pytest
 import torch
 
-from grader import _student
-from grader._names import bound
+from grader.sandbox import _student
+from grader.sandbox._names import bound
 from grader.course import Course, assignments
 from nbtools import SOLUTIONS, auto_graded_points, read, student_submission
 
@@ -662,7 +662,7 @@ def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code
     import socket
     import threading
 
-    from grader import _seccomp
+    from grader.sandbox import _seccomp
 
     def steps(outcome):
         outcome.append(_seccomp.install())
@@ -691,7 +691,7 @@ def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code
 
 def _view(outcome, scratch, secret, readable):
     """What a fork sees after isolating itself: the checks of the two tests below."""
-    from grader import _mounts, _seccomp
+    from grader.sandbox import _mounts, _seccomp
 
     outcome.append(_mounts.isolate(scratch, readable, [], 1 << 20))
     outcome.append(os.path.exists(secret))                       # outside the allow-list: absent
@@ -730,7 +730,7 @@ def test_a_fork_sees_nothing_but_its_own():
         import xml.dom.minidom  # noqa: F401  (a module not loaded yet still imports)
         outcome.append(sorted(os.listdir("/")))
 
-    from grader._mounts import SYSTEM
+    from grader.sandbox._mounts import SYSTEM
 
     shown = [p for p in [*SYSTEM, sys.prefix, sys.base_prefix, scratch] if os.path.lexists(p)]
     expected_root = sorted({p.strip("/").split("/")[0] for p in shown} | {"dev", "proc"})

@@ -4,9 +4,9 @@ Under grading, ``grader.sandbox`` replaces each student-written cell with a call
 ``student_cell``. This kernel only parses the code. The names it defines are bound to
 ``StudentFunction`` stand-ins (functions, classes, other callables) or to values
 computed by running the cell in a forked child and carried back as plain data
-(``grader._wire``). Calling a stand-in forks the kernel; the child locks itself down
-(its own read-only filesystem view, ``grader._mounts``; a seccomp filter,
-``grader._seccomp``; an audit hook and resource limits, ``grader._jail``), forgets what
+(``_wire``). Calling a stand-in forks the kernel; the child locks itself down
+(its own read-only filesystem view, ``_mounts``; a seccomp filter,
+``_seccomp``; an audit hook and resource limits, ``_jail``), forgets what
 student code must not see (``_scrub``), re-creates the student's functions from their
 sources, calls the real one on the (forked) arguments in a fresh thread and sends back
 the result and what it changed in place. Nothing the child does reaches this process

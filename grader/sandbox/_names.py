@@ -1,5 +1,5 @@
 """Which names a piece of code binds: shared by the grading kernel's stand-ins
-(``grader._student``) and the preprocessor that sets them up (``grader.sandbox``), which
+(``_student``) and the preprocessor that sets them up (``preprocessors``), which
 must not pay for importing torch to read some source.
 """
 from __future__ import annotations

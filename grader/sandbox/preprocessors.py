@@ -2,7 +2,7 @@
 
 ``SandboxStudentCode`` (before Execute) leaves the instructor's cells alone (locked
 cells and test cells, as restored from the gradebook) and turns every other code cell
-into ``grader._student.student_cell(globals(), <its source>, <settings>)``; the kernel
+into ``grader.sandbox._student.student_cell(globals(), <its source>, <settings>)``; the kernel
 then runs only instructor code, and student code only in locked-down forks of it.
 An instructor's cell that only shows something (``display_cells``: it calls student
 code, and nothing afterwards reads what it binds) goes the same way, so that it costs
@@ -27,7 +27,7 @@ from traitlets import Bool, Dict, Float, Int, List, Unicode
 
 from ._names import ANY, DEFINITIONS, bound, changeable, read_before_rebound, reads
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.M | re.S)
 STASH = "student_source"
 
@@ -104,7 +104,7 @@ def readable() -> list[str]:
     """What student code may read: the Python environment, the toolkit's package (nothing
     else of the repository: not the grader, whose default course holds the sources, nor
     the solutions), and matplotlib's configuration and font cache;
-    with the system's libraries (``grader._mounts.SYSTEM``), nothing else exists in a
+    with the system's libraries (``_mounts.SYSTEM``), nothing else exists in a
     sandbox fork's view."""
     home = os.path.expanduser("~")
     matplotlib = [os.environ.get("MPLCONFIGDIR") or os.path.join(home, ".config", "matplotlib"),
@@ -177,7 +177,7 @@ class SandboxStudentCode(NbGraderPreprocessor):
                 continue
             cell.metadata[STASH] = cell.source
             runner = "display_cell" if mine else "student_cell"
-            cell.source = (f'__import__("grader._student")._student.{runner}('
+            cell.source = (f'__import__("grader.sandbox._student").sandbox._student.{runner}('
                            f'globals(), {cell.source!r}, {settings!r})')
         return nb, resources
 

@@ -2,10 +2,10 @@
 libseccomp's own Python bindings'): the Linux kernel itself refuses, even to native code (C
 extensions), what Python's audit hooks can only refuse to Python code: new processes,
 programs, signals to other processes, sockets, tracing other processes, namespaces and
-mounts (``grader._mounts`` set the fork's filesystem up just before). libseccomp knows each
+mounts (``_mounts`` set the fork's filesystem up just before). libseccomp knows each
 architecture's system call numbers; a call from another architecture's ABI kills the fork.
 
-Elsewhere than Linux, or without libseccomp, the audit hook (``grader._jail``) is the only guard.
+Elsewhere than Linux, or without libseccomp, the audit hook (``_jail``) is the only guard.
 """
 from __future__ import annotations
 
