@@ -58,12 +58,14 @@ DIE_WITH_PARENT = "__import__('ctypes').CDLL(None).prctl(1, 9);"  # PR_SET_PDEAT
 
 
 _kernels = itertools.count()
+SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (sun_path, less its final NUL)
 
 
 @functools.cache
 def _sockets() -> str:
-    """A private folder for the grading kernels' sockets, removed at exit."""
-    folder = tempfile.mkdtemp(prefix="grader-kernels-")
+    """A private folder for the grading kernels' sockets, removed at exit: in /tmp itself
+    where there is one (a Unix socket's path has room for 107 bytes; TMPDIR may be deep)."""
+    folder = tempfile.mkdtemp(prefix="grader-kernels-", dir="/tmp" if os.path.isdir("/tmp") else None)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
 
@@ -133,7 +135,9 @@ class WarmExecute(Execute):
         # Unix sockets in a folder of this process's, not TCP on localhost: no port any local
         # process may connect to, and no "running over TCP without encryption" warning.
         # (A prefix per kernel: a spare started at once would otherwise pick the same sockets.)
-        km.transport, km.ip = "ipc", os.path.join(_sockets(), f"kernel{next(_kernels)}")
+        prefix = os.path.join(_sockets(), f"k{next(_kernels)}")
+        if len(os.fsencode(prefix)) < SOCKET_PATH_MAX - 8:  # (and "-<port>" after it)
+            km.transport, km.ip = "ipc", prefix
         await ensure_async(km.start_kernel(extra_arguments=self._arguments(), cwd=cwd, env=env))
         return km
 

@@ -54,3 +54,13 @@ def student_submission(assignment: str, answers: dict[str, str] | None = None,
         elif solved:
             cell.source = strip_solution_markers(solutions[grade_id])
     return submission
+
+
+def graded_scores(course, folder: Path, assignment: str, student: str, notebook) -> tuple[dict, object]:
+    """Grade ``notebook`` as ``student``'s through ``course`` (a ``grader.course.Course``):
+    each auto-graded test cell's points, and the whole ``NotebookGrade``."""
+    path = folder / f"{student}.ipynb"
+    nbformat.write(notebook, str(path))
+    grade = course.autograde(path, student, assignment)
+    points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
+    return {c.name: c.score for c in grade.cells if c.name in points}, grade

@@ -13,7 +13,7 @@ import pytest
 
 from grader.budget import OVER_BUDGET
 from grader.course import CONFIG_FILE, DEFAULT_COURSE, Course, assignments
-from nbtools import (SOLUTIONS, auto_graded_points, nbgrader, read, solution_sources, strip_solution_markers,
+from nbtools import (SOLUTIONS, graded_scores, nbgrader, read, solution_sources, strip_solution_markers,
                      student_submission)
 
 pytestmark = pytest.mark.slow
@@ -64,14 +64,6 @@ def course(tmp_path_factory):
     return course
 
 
-def _scores(course, tmp_path, assignment, student, notebook):
-    path = tmp_path / f"{student}.ipynb"
-    nbformat.write(notebook, str(path))
-    grade = course.autograde(path, student, assignment)
-    points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
-    return {c.name: c.score for c in grade.cells if c.name in points}, grade
-
-
 def _answer_names(assignment: str) -> dict[str, list[str]]:
     """The names each answer code cell of the source binds (its functions, its recap answers)."""
     cells = read(SOLUTIONS / f"{assignment}.ipynb").cells
@@ -105,7 +97,7 @@ def test_shadowing_a_builtin_earns_nothing(course, tmp_path, assignment):
     notebook.cells.insert(3, nbformat.v4.new_code_cell(SHADOWS))
     first = next(c for c in notebook.cells if nbgrader(c).get("solution") and c.cell_type == "code")
     first.source = SHADOWS + "\n" + first.source
-    scores, _ = _scores(course, tmp_path, assignment, "shadow", notebook)
+    scores, _ = graded_scores(course, tmp_path, assignment, "shadow", notebook)
     assert set(scores.values()) == {0.0}, scores
 
 
@@ -114,7 +106,7 @@ def test_a_hostile_twin_of_every_notebook_earns_nothing(course, tmp_path, assign
     """Every answer shadows every builtin the tests use; every function wrecks each
     argument it is handed (models zeroed, learning rates zeroed, tensors zeroed, generators
     reseeded, lists cleared, the global seed reset) and returns ln 64."""
-    scores, _ = _scores(course, tmp_path, assignment, "twin", _twin(assignment))
+    scores, _ = graded_scores(course, tmp_path, assignment, "twin", _twin(assignment))
     assert set(scores.values()) == {0.0}, scores
 
 
@@ -155,7 +147,7 @@ def residual_stack(cache):
     raise ValueError(f"found: {{found}}")
 """
     free = __import__("shutil").disk_usage("/tmp").free
-    scores, grade = _scores(course, tmp_path, assignment, "looker",
+    scores, grade = graded_scores(course, tmp_path, assignment, "looker",
                             student_submission(assignment, answers={"residual_stack": looker}))
     assert scores["test_residual_stack"] == 0.0
     message = grade.failures["test_residual_stack"]
@@ -183,7 +175,7 @@ def logit_lens(model, cache):
     raise ValueError("found: " + codecs.encode(repr(found), "rot13"))
 """
     wrong = "def residual_stack(cache):\n    return cache.accumulated_resid()[:1]\n"
-    scores, grade = _scores(course, tmp_path, assignment, "walker", student_submission(
+    scores, grade = graded_scores(course, tmp_path, assignment, "walker", student_submission(
         assignment, answers={"residual_stack": wrong, "logit_lens": walker}))
     assert scores["test_residual_stack"] == 0.0 and scores["test_logit_lens"] == 0.0
     message = grade.failures["test_logit_lens"]
@@ -202,7 +194,7 @@ def test_slowness_is_bounded_by_the_notebooks_time_budget(course, tmp_path):
     course.api.config.BudgetedExecute.budget = 25
     try:
         start = time.monotonic()
-        scores, grade = _scores(course, tmp_path, assignment, "sleeper",
+        scores, grade = graded_scores(course, tmp_path, assignment, "sleeper",
                                 student_submission(assignment, answers=slow))
         took = time.monotonic() - start
     finally:

@@ -20,7 +20,7 @@ import torch
 from grader.sandbox import _student
 from grader.sandbox._names import bound
 from grader.course import Course, assignments
-from nbtools import SOLUTIONS, auto_graded_points, read, student_submission
+from nbtools import SOLUTIONS, graded_scores, read, student_submission
 
 LIMITS = {"timeout": 5, "memory": 1 << 30, "protected": [str(SOLUTIONS.parent)],
           "readable": [str(SOLUTIONS.parent / "utils"), sys.prefix, sys.base_prefix],
@@ -566,18 +566,10 @@ def course(tmp_path_factory):
     return course
 
 
-def _scores(course, tmp_path, assignment, student, notebook):
-    path = tmp_path / f"{student}.ipynb"
-    nbformat.write(notebook, str(path))
-    grade = course.autograde(path, student, assignment)
-    points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
-    return {c.name: c.score for c in grade.cells if c.name in points}, grade
-
-
 @pytest.mark.slow
 def test_tampering_with_comparisons_builtins_and_the_shell_earns_nothing(course, tmp_path):
     assignment = "01_logit_lens"
-    scores, grade = _scores(course, tmp_path, assignment, "rigged",
+    scores, grade = graded_scores(course, tmp_path, assignment, "rigged",
                             student_submission(assignment, answers=RIGGED))
     assert scores == {"test_residual_stack": 0.0, "test_logit_lens": 0.0, "test_lens_accuracy": 3.0,
                       "test_recap": 0.0}
@@ -596,7 +588,7 @@ def test_the_rigged_submission_would_score_unsandboxed(course, tmp_path):
     course.api.config.Autograde.autograde_preprocessors = \
         Autograde.class_traits()["autograde_preprocessors"].default()
     try:
-        scores, _ = _scores(course, tmp_path, "01_logit_lens", "rigged_plain",
+        scores, _ = graded_scores(course, tmp_path, "01_logit_lens", "rigged_plain",
                             student_submission("01_logit_lens", answers=RIGGED))
     finally:
         course.api.config.Autograde.autograde_preprocessors = sandboxed
@@ -607,9 +599,9 @@ def test_the_rigged_submission_would_score_unsandboxed(course, tmp_path):
 @pytest.mark.slow
 def test_reading_the_sources_and_writing_the_gradebook_earn_nothing_and_change_nothing(course, tmp_path):
     assignment = "01_logit_lens"
-    solved, _ = _scores(course, tmp_path, assignment, "solver", student_submission(assignment))
+    solved, _ = graded_scores(course, tmp_path, assignment, "solver", student_submission(assignment))
     gradebook = course.root / "gradebook.db"
-    scores, grade = _scores(course, tmp_path, assignment, "intruder",
+    scores, grade = graded_scores(course, tmp_path, assignment, "intruder",
                             student_submission(assignment, answers=INTRUDER))
     assert scores == {**solved, "test_residual_stack": 0.0, "test_logit_lens": 0.0, "test_lens_accuracy": 0.0}
     assert grade.failures["test_lens_accuracy"] == "ValueError: found: []"
@@ -626,7 +618,7 @@ def test_crashes_loops_and_memory_hogs_lose_only_their_own_points(course, tmp_pa
     notebook = student_submission(assignment, answers=CRASHING)
     notebook.cells.insert(4, nbformat.v4.new_code_cell("import os\nos._exit(0)"))  # a cell they added
     start = time.monotonic()
-    scores, grade = _scores(course, tmp_path, assignment, "crasher", notebook)
+    scores, grade = graded_scores(course, tmp_path, assignment, "crasher", notebook)
     assert scores == {"test_make_repeated_batch": 0.0, "test_per_token_loss": 2.0, "test_half_losses": 0.0,
                       "test_train_step": 0.0, "test_recap": 3.0}
     assert grade.failures["test_make_repeated_batch"] == \
@@ -787,7 +779,7 @@ def residual_stack(cache):
     return cache.accumulated_resid()
 """
     course = Course(tmp_path / "course", protected=(elsewhere,))
-    scores, grade = _scores(course, tmp_path, "01_logit_lens", "reader",
+    scores, grade = graded_scores(course, tmp_path, "01_logit_lens", "reader",
                             student_submission("01_logit_lens", answers={"residual_stack": reader}))
     assert scores["test_residual_stack"] == 0.0 and scores["test_lens_accuracy"] == 3.0
     assert "PermissionError" in grade.failures["test_residual_stack"]
