@@ -120,14 +120,12 @@ def student_cell(namespace: dict, source: str, config: dict) -> None:
     for name, node in outcome.get("values", {}).items():
         if name in replayed or name in CONFIG["fixed"]:
             continue
-        where = namespace if _may_bind(name) else _PRIVATE
         if node[0] == "callable":
-            cell.names.add(name)
-            where[name] = StudentFunction((cell.key, name), name, namespace)
+            _stand_in(namespace, cell, name)
             cell.runs_all = True  # made by running code (f = make_f()): replaying defs is not enough
         else:
             try:
-                where[name] = _wire.decode(node)
+                (namespace if _may_bind(name) else _PRIVATE)[name] = _wire.decode(node)
             except Exception:  # noqa: BLE001  (whatever the child sent)
                 cell.runs_all = True  # kept inside: student functions get it by re-running the cell
     if outcome.get("error"):
