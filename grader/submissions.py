@@ -69,12 +69,21 @@ class Submission:
 
 
 def _regex(pattern: str, assignment: str) -> re.Pattern:
-    parts = re.split(r"(\{student\}|\{assignment\}|\{id\}|\{any\})", pattern)
-    regex = "".join({"{student}": r"(?P<student>[^/]+?)",
-                     "{assignment}": f"(?P<assignment>{assignment}){_RESUBMISSION}",
-                     "{id}": r"\d+",
-                     "{any}": r"[^/]*?"}.get(part, re.escape(part)) for part in parts)
-    return re.compile(f"(?:^|/){regex}$")
+    """A pattern whose folder names the student matches from the top of the graded folder,
+    with any folders between it and the file: the outermost folder that names a student
+    decides, so a folder inside one student's folder cannot name another. Other patterns
+    match the end of the path."""
+    def part(text: str) -> str:
+        pieces = re.split(r"(\{student\}|\{assignment\}|\{id\}|\{any\})", text)
+        return "".join({"{student}": r"(?P<student>[^/]+?)",
+                        "{assignment}": f"(?P<assignment>{assignment}){_RESUBMISSION}",
+                        "{id}": r"\d+",
+                        "{any}": r"[^/]*?"}.get(piece, re.escape(piece)) for piece in pieces)
+
+    head, _, last = pattern.rpartition("/")
+    if "{student}" in head:
+        return re.compile(f"^{part(head)}/(?:[^/]+/)*?{part(last)}$")
+    return re.compile(f"(?:^|/){part(pattern)}$")
 
 
 def _names(known: list[str]) -> str:
@@ -178,10 +187,11 @@ def _entries_in_zip(archive: zipfile.ZipFile):
     infos = [info for info in archive.infolist() if not info.is_dir()]
     if len(infos) > MAX_MEMBERS:
         raise SubmissionError(f"a zip of {len(infos)} files (at most {MAX_MEMBERS}): not read")
-    budget = [MAX_UNZIPPED]
+    budget = MAX_UNZIPPED
 
     def read(info, cap: int) -> bytes:
-        cap = min(cap, budget[0])
+        nonlocal budget
+        cap = min(cap, budget)
         if info.file_size > cap:
             raise SubmissionError(f"it unzips to {info.file_size} bytes (at most {cap}): not read")
         try:
@@ -191,7 +201,7 @@ def _entries_in_zip(archive: zipfile.ZipFile):
             raise
         except Exception as error:  # noqa: BLE001  (damaged, encrypted, unknown compression...)
             raise SubmissionError(f"could not be unzipped ({type(error).__name__}: {error})") from None
-        budget[0] -= len(data)
+        budget -= len(data)
         return data
 
     for info in sorted(infos, key=lambda i: i.filename):

@@ -88,7 +88,11 @@ def test_a_zip_belongs_to_the_student_its_own_path_names(path, student):
     ("Mallory Q_55_assignsubmission_file_/dan_01_logit_lens.ipynb", "Mallory Q"),
     ("mallory/carol_01_logit_lens.ipynb", "mallory"),                                # a student's folder
     ("mallory_11_22_bob_01_logit_lens.ipynb", "mallory"),                            # Canvas's prefix
-    ("submitted/mallory/01_logit_lens/bob_01_logit_lens.ipynb", "mallory"),          # nbgrader's collect
+    ("mallory/01_logit_lens/bob_01_logit_lens.ipynb", "mallory"),                    # nbgrader's collect
+    # A folder inside a student's folder that names another student (found by a review):
+    ("Eve Ng_7_assignsubmission_file_/Alice Ng_999_assignsubmission_file_/01_logit_lens.ipynb", "Eve Ng"),
+    ("Gus_9_assignsubmission_file_/Bob B/01_logit_lens.ipynb", "Gus"),
+    ("mal1/alice/01_logit_lens/x_01_logit_lens.ipynb", "mal1"),
 ])
 def test_a_file_name_a_student_chose_never_names_another_student(path, student):
     assert submissions.identify(path, KNOWN) == (student, A)

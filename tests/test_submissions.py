@@ -19,7 +19,7 @@ KNOWN = ["01_logit_lens", "02_qk_ov_circuits"]
     ("alice_01_logit_lens.ipynb", ("alice", A)),
     ("bob_smith_01_logit_lens.ipynb", ("bob_smith", A)),              # underscores in the name
     ("carol/01_logit_lens.ipynb", ("carol", A)),                      # a folder per student
-    ("dl/carol/01_logit_lens.ipynb", ("carol", A)),
+    ("carol/week 1/01_logit_lens.ipynb", ("carol", A)),              # her own folders inside
     ("smithj_123_456_02_qk_ov_circuits.ipynb", ("smithj", "02_qk_ov_circuits")),  # Canvas
     ("smithj_late_123_456_01_logit_lens-1.ipynb", ("smithj", A)),     # Canvas, late resubmission
     ("Jo Ng_77_assignsubmission_file_/01_logit_lens.ipynb", ("Jo Ng", A)),  # Moodle
@@ -27,7 +27,7 @@ KNOWN = ["01_logit_lens", "02_qk_ov_circuits"]
     ("smithj_123_456_my copy of 01_logit_lens.ipynb", ("smithj", A)),  # the name the student gave
     ("Jo Ng_77_assignsubmission_file_01_logit_lens.ipynb", ("Jo Ng", A)),
     ("alice_01_logit_lens (1).ipynb", ("alice", A)),                  # a browser's second download
-    ("submitted/bo/01_logit_lens/01_logit_lens.ipynb", ("bo", A)),    # nbgrader's collected layout
+    ("bo/01_logit_lens/01_logit_lens.ipynb", ("bo", A)),              # nbgrader's collected layout
 ])
 def test_default_patterns_name_the_student_and_assignment(path, expected):
     assert identify(path, KNOWN) == expected
