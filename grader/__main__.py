@@ -1,4 +1,4 @@
-"""Command line: ``python -m grader {release,check,autograde,grade,export,feedback}``."""
+"""Command line: ``python -m grader {release,check,autograde,grade,formgrade,export,feedback}``."""
 from __future__ import annotations
 
 import argparse
@@ -26,7 +26,7 @@ def _release(args) -> int:
     return 0
 
 
-def _grade_one(course: Course, args, student: str) -> int:
+def _grade_one(course: Course, args, student: str, for_formgrader: bool = False) -> int:
     assignment = args.assignment or Path(args.submission).stem
     if assignment not in assignments():
         print(f"unknown assignment {assignment!r}; expected one of {assignments()} "
@@ -37,6 +37,10 @@ def _grade_one(course: Course, args, student: str) -> int:
             copy = Path(scratch) / f"{assignment}.ipynb"
             nbformat.write(normalise(Path(args.submission).read_bytes(), assignment), str(copy))
             grade = course.autograde(copy, student, assignment)
+            if for_formgrader:  # nbgrader's own copy, made safe to show (grader/formgrader.py)
+                from .formgrader import graded_path, place, view
+
+                place(course.root, student, assignment, view(graded_path(course.root, student, assignment).read_bytes()))
         except (GradingError, SubmissionError) as error:
             print(f"{printable(args.submission)}: {printable(error)}", file=sys.stderr)
             return 1
@@ -55,7 +59,7 @@ def _grade_one(course: Course, args, student: str) -> int:
 
 
 def _autograde(args) -> int:
-    return _grade_one(_course(args), args, args.student)
+    return _grade_one(_course(args), args, args.student, for_formgrader=True)
 
 
 def _check(args) -> int:
@@ -71,10 +75,35 @@ def _grade_folder(args) -> int:
 
 
 def _export(args) -> int:
-    from .report import write_csv
+    db_url = _course(args).db_url
+    if args.format == "csv":
+        from .report import write_csv
 
-    print(f"wrote {write_csv(_course(args).db_url, args.out)} students to {args.out}")
+        out = args.out or Path("grades.csv")
+        print(f"wrote {write_csv(db_url, out)} students to {printable(out)}")
+        return 0
+    from . import lms
+
+    lms_name = {"canvas": "Canvas", "moodle": "Moodle"}[args.format]
+    if args.format == "canvas":
+        export = lms.write_canvas(db_url, args.out or Path("canvas-grades.csv"))
+    else:
+        export = lms.write_moodle(db_url, args.out or Path("moodle-grades"))
+    where = ", ".join(printable(f) for f in export.files)
+    print(f"wrote {export.students} students to {where}")
+    if export.without_id:
+        print(f"{len(export.without_id)} students have no {lms_name} id (their files were not named by "
+              f"{lms_name}), listed with an empty id: {', '.join(map(printable, export.without_id))}")
+    if export.pending:
+        print(f"{export.pending} written answers are not graded yet (`python -m grader formgrade`): "
+              "the totals leave their points out")
     return 0
+
+
+def _formgrade(args) -> int:
+    from .formgrader import open_formgrader
+
+    return open_formgrader(_course(args), args.port, not args.no_browser)
 
 
 def _feedback(args) -> int:
@@ -125,8 +154,20 @@ def main(argv: list[str] | None = None) -> int:
                        help="regrade files already in the gradebook (default: skip unchanged files)")
     grade.set_defaults(run=_grade_folder)
 
-    export = commands.add_parser("export", help="write the gradebook as CSV")
-    export.add_argument("--out", type=Path, default=Path("grades.csv"))
+    formgrade = commands.add_parser(
+        "formgrade", help="grade the written answers by hand: JupyterLab with nbgrader's formgrader "
+                          "on the course (the gradebook of --db-url, if given)")
+    formgrade.add_argument("--port", type=int, help="default: JupyterLab's (8888, or the next free)")
+    formgrade.add_argument("--no-browser", action="store_true", help="print the address, open no browser")
+    formgrade.set_defaults(run=_formgrade)
+
+    export = commands.add_parser("export", help="write the gradebook as CSV: the course's own, or "
+                                                "an LMS's grade import")
+    export.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv",
+                        help="csv: every exercise's score; canvas: Canvas's gradebook import; "
+                             "moodle: Moodle's grading worksheets, one per assignment (default: %(default)s)")
+    export.add_argument("--out", type=Path, help="default: grades.csv, canvas-grades.csv, or the "
+                                                 "folder moodle-grades/")
     export.set_defaults(run=_export)
 
     feedback = commands.add_parser("feedback", help="write one HTML feedback page per student")

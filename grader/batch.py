@@ -28,6 +28,7 @@ import nbformat
 from ._text import printable
 from .budget import OVER_BUDGET
 from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
+from .formgrader import answers, graded_path, place, view
 from .gradebook import Ledger
 from .submissions import Submission, normalise
 
@@ -46,6 +47,7 @@ class Outcome:
     error: str | None = None
     seconds: float = 0.0
     first_error: str | None = None  # the notebook's first error, any cell: for the environment check
+    graded: bytes | None = None  # the graded notebook, for the formgrader
 
 
 class BrokenEnvironment(RuntimeError):
@@ -89,10 +91,9 @@ def _grade(submission: Submission) -> Outcome:
         return Outcome(submission, error=f"{type(error).__name__}: {why}"[:400],
                        seconds=time.perf_counter() - start)
     grade.student = submission.student
-    graded = _course.root / "autograded" / worker_id / submission.assignment
-    return Outcome(submission, grade=grade, seconds=time.perf_counter() - start,
-                   first_error=None if grade.auto_score == grade.auto_max
-                   else _first_error(graded / f"{submission.assignment}.ipynb"))
+    graded = _course.root / "autograded" / worker_id / submission.assignment / f"{submission.assignment}.ipynb"
+    return Outcome(submission, grade=grade, seconds=time.perf_counter() - start, graded=graded.read_bytes(),
+                   first_error=None if grade.auto_score == grade.auto_max else _first_error(graded))
 
 
 def _first_error(graded: Path) -> str | None:
@@ -257,8 +258,22 @@ def _probe_problem(outcome: Outcome) -> str | None:
     return None
 
 
-def record_all(db_url: str, outcomes, on_result=None, ready=None) -> list[Outcome]:
-    """Write each graded outcome into the real gradebook as it arrives (after ``ready()``)."""
+def _record(ledger: Ledger, course_root: Path, outcome: Outcome) -> None:
+    """The formgrader's copy first, then the grades: a run stopped in between, or grades that
+    cannot be recorded, leave the old hash, and the next run grades the file again."""
+    grade, sub = outcome.grade, outcome.submission
+    path = graded_path(course_root, grade.student, grade.assignment)
+    shown = view(outcome.graded)
+    before, after = answers(path), answers(shown)
+    keep = {name: hand for name, hand in ledger.hand_grades(grade.student, grade.assignment).items()
+            if name in before and before[name] == after.get(name)}
+    place(course_root, grade.student, grade.assignment, shown)
+    ledger.record(grade, sub.sha256, sub.label, sub.lms_id, keep)
+
+
+def record_all(course: Course, outcomes, on_result=None, ready=None) -> list[Outcome]:
+    """Write each graded outcome into the real course as it arrives (after ``ready()``): its
+    gradebook, and the graded notebook where the formgrader reads it."""
     done = []
     outcomes = iter(outcomes)
     first = next(outcomes, None)
@@ -266,11 +281,11 @@ def record_all(db_url: str, outcomes, on_result=None, ready=None) -> list[Outcom
         ready()
     if first is None:
         return done
-    with Ledger(db_url) as ledger:
+    with Ledger(course.db_url) as ledger:
         for outcome in itertools.chain([first], outcomes):
             if outcome.grade is not None:
                 try:
-                    ledger.record(outcome.grade, outcome.submission.sha256, outcome.submission.label)
+                    _record(ledger, course.root, outcome)
                 except Exception as error:  # e.g. the sources changed mid-batch: this file's failure
                     ledger.gradebook.db.rollback()
                     outcome.grade, outcome.error = None, f"could not record the grades: {error!r}"[:400]
@@ -309,7 +324,7 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
         generated = thread.submit(lambda: [course.generate(a) for a in needed])
         with tqdm(total=len(todo), desc="grading", unit="notebook", file=sys.stderr) as bar:
             try:
-                outcomes = record_all(course.db_url, batch.run_checked(todo),
+                outcomes = record_all(course, batch.run_checked(todo),
                                       on_result=lambda _: bar.update(), ready=generated.result)
             except BrokenEnvironment as error:
                 bar.close()

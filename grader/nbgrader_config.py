@@ -59,3 +59,8 @@ c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]"
 # Keep a runaway print from bloating the graded notebook and the feedback.
 c.LimitOutput.max_lines = 200
+# A written question's marking guide (model answer and rubric) sits in a "### BEGIN MARK
+# SCHEME" region of the question's own cell, which is read-only (locked): the release leaves
+# it out, and autograde puts the locked cell back whole, so graders see it in the formgrader.
+# nbgrader wants such regions in task cells only; a locked cell is restored all the same.
+c.ClearMarkScheme.enforce_metadata = False

@@ -34,6 +34,8 @@ class Row:
     pending: bool   # waits for manual grading
     written: bool
     message: str | None
+    comment: str | None = None  # a grader's, from the formgrader
+    by_hand: bool = False  # scored by a grader in the formgrader
 
 
 def _cell_order(assignment: str) -> dict[str, int]:
@@ -56,18 +58,21 @@ def gradebook_rows(db_url: str) -> dict[str, list[Row]]:
                 order = _cell_order(name)
                 messages = failures.get((student.id, name), {})
                 for notebook in submission.notebooks:
+                    comments = {c.name: c.manual_comment for c in notebook.comments if c.manual_comment}
                     for grade in sorted(notebook.grades,
                                         key=lambda g: (order.get(g.name, len(order)), g.name)):
                         rows.append(Row(name, grade.name, float(grade.score or 0.0),
                                         float(grade.max_score), bool(grade.needs_manual_grade),
-                                        grade.cell.cell_type == "markdown", messages.get(grade.name)))
+                                        grade.cell.cell_type == "markdown", messages.get(grade.name),
+                                        comments.get(grade.name), grade.manual_score is not None))
         return result
 
 
 def write_csv(db_url: str, out: Path) -> int:
     """One row per student; per assignment its total, then each graded cell's score.
 
-    A written answer that waits for a person reads ``pending`` rather than 0.
+    A written answer that waits for a person reads ``pending`` rather than 0; once graded in
+    the formgrader, its score, in the total too.
     """
     students = gradebook_rows(db_url)
     columns: list[str] = ["student"]
@@ -108,7 +113,7 @@ def _message(row: Row, hidden: list[str]) -> str:
     if row.written:
         if row.pending:
             return f"written answer: graded by hand ({row.max_score:g} points)"
-        return "no answer written" if row.score == 0 else "graded by hand"
+        return "graded by hand" if row.by_hand else "no answer written"
     if row.score >= row.max_score:
         return "passed"
     message = (row.message or "failed")[:MESSAGE_CAP]
@@ -122,7 +127,8 @@ _PAGE = """<!DOCTYPE html>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
 table{{border-collapse:collapse;width:100%;margin-bottom:2em}}
 td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}}
-td.points{{white-space:nowrap}} tr.lost td{{background:#fff0f0}}</style></head>
+td.points{{white-space:nowrap}} tr.lost td{{background:#fff0f0}}
+.comment{{margin-top:.4em;padding:.3em .6em;border-left:3px solid #88a;white-space:pre-wrap}}</style></head>
 <body><h1>Feedback for {student}</h1>
 {sections}</body></html>
 """
@@ -133,18 +139,30 @@ def feedback_html(student: str, rows: list[Row]) -> str:
     for assignment in sorted({row.assignment for row in rows}):
         mine = [row for row in rows if row.assignment == assignment]
         auto = [row for row in mine if not row.written]
+        written = [row for row in mine if row.written]
         # Any assignment's: a message may quote another notebook's hidden tests.
         hidden = [line for other in assignments() for line in _hidden_lines(other)]
         lines = "\n".join(
             f'<tr class="{"lost" if not row.written and row.score < row.max_score else "ok"}">'
             f"<td>{html.escape(row.name)}</td>"
             f'<td class="points">{"&ndash;" if row.pending else f"{row.score:g}"} / {row.max_score:g}</td>'
-            f"<td>{html.escape(_message(row, hidden))}</td></tr>" for row in mine)
+            f"<td>{html.escape(_message(row, hidden))}{_comment(row)}</td></tr>" for row in mine)
+        by_hand = ""
+        if written:
+            waiting = sum(r.max_score for r in written if r.pending)
+            by_hand = (f", {sum(r.score for r in written):g} / {sum(r.max_score for r in written):g} "
+                       "graded by hand" + (f" ({waiting:g} points not graded yet)" if waiting else ""))
         sections.append(
             f"<h2>{html.escape(assignment)}: {sum(r.score for r in auto):g} / "
-            f"{sum(r.max_score for r in auto):g} auto-graded points</h2>\n"
+            f"{sum(r.max_score for r in auto):g} auto-graded points{by_hand}</h2>\n"
             f"<table><tr><th>exercise</th><th>points</th><th>result</th></tr>\n{lines}</table>")
     return _PAGE.format(student=html.escape(student), sections="\n".join(sections))
+
+
+def _comment(row: Row) -> str:
+    if not row.comment:
+        return ""
+    return f'<div class="comment"><strong>Grader\'s comment:</strong> {html.escape(row.comment[:4000])}</div>'
 
 
 def write_feedback(db_url: str, out_dir: Path) -> list[Path]:

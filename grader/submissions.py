@@ -12,6 +12,7 @@ import copy
 import functools
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -26,8 +27,9 @@ from .course import RELEASE
 
 # Tried in order on the end of each file's path inside the folder (a zip counts as a
 # folder named after it); the first that matches names the student and the assignment.
-# {student} and {assignment} are what they say, {id} is digits an LMS adds, {any} is
-# anything within one path component. A resubmission suffix ("-1", " (2)") is allowed
+# {student} and {assignment} are what they say, {id} is digits an LMS adds (the first is
+# kept as the student's id in the LMS, for its grade import), {any} is anything within one
+# path component. A resubmission suffix ("-1", " (2)") is allowed
 # after the assignment. What a student names themselves (a file name inside a folder or
 # after an LMS's prefix) says only which assignment it is, never whose: the patterns that
 # read the student from a folder come first, and take any file name ending in an assignment.
@@ -62,6 +64,7 @@ class Submission:
     assignment: str | None
     data: bytes
     error: str | None = None  # set when the file cannot be graded at all
+    lms_id: str | None = None  # the student's id in the LMS, from its file names (Canvas, Moodle)
 
     @property
     def sha256(self) -> str:
@@ -73,12 +76,17 @@ def _regex(pattern: str, assignment: str) -> re.Pattern:
     with any folders between it and the file: the outermost folder that names a student
     decides, so a folder inside one student's folder cannot name another. Other patterns
     match the end of the path."""
+    ids = itertools.count()
+
+    def piece_regex(piece: str) -> str:
+        if piece == "{id}":  # the first names the student in the LMS; later ones, its submission
+            return r"(?P<lms_id>\d+)" if next(ids) == 0 else r"\d+"
+        return {"{student}": r"(?P<student>[^/]+?)",
+                "{assignment}": f"(?P<assignment>{assignment}){_RESUBMISSION}",
+                "{any}": r"[^/]*?"}.get(piece, re.escape(piece))
+
     def part(text: str) -> str:
-        pieces = re.split(r"(\{student\}|\{assignment\}|\{id\}|\{any\})", text)
-        return "".join({"{student}": r"(?P<student>[^/]+?)",
-                        "{assignment}": f"(?P<assignment>{assignment}){_RESUBMISSION}",
-                        "{id}": r"\d+",
-                        "{any}": r"[^/]*?"}.get(piece, re.escape(piece)) for piece in pieces)
+        return "".join(map(piece_regex, re.split(r"(\{student\}|\{assignment\}|\{id\}|\{any\})", text)))
 
     head, _, last = pattern.rpartition("/")
     if "{student}" in head:
@@ -92,10 +100,18 @@ def _names(known: list[str]) -> str:
 
 def identify(path: str, known: list[str], patterns=DEFAULT_PATTERNS) -> tuple[str, str]:
     """(student, assignment) for a path inside the submissions folder, or SubmissionError."""
+    return _identify(path, known, patterns)[:2]
+
+
+def _lms_id(match: re.Match) -> str | None:
+    return match.groupdict().get("lms_id")
+
+
+def _identify(path: str, known: list[str], patterns) -> tuple[str, str, str | None]:
     names = _names(known)
     for pattern in patterns:
         if names and (match := _regex(pattern, names).search(path)):
-            return match["student"], match["assignment"]
+            return match["student"], match["assignment"], _lms_id(match)
     # Say "unknown assignment" rather than "no match" when only the assignment is wrong.
     for pattern in patterns:
         if match := _regex(pattern, r"\d\d_[^/]+?").search(path):
@@ -106,7 +122,12 @@ def identify(path: str, known: list[str], patterns=DEFAULT_PATTERNS) -> tuple[st
 
 
 def zip_owner(path: str, patterns=DEFAULT_PATTERNS) -> str:
-    """The student a zip file belongs to, read from its own path only: the folder it is in
+    """The student a zip file belongs to (see ``_zip_owner``)."""
+    return _zip_owner(path, patterns)[0]
+
+
+def _zip_owner(path: str, patterns) -> tuple[str, str | None]:
+    """The student a zip file belongs to, and their LMS id if its name carries one, read from its own path only: the folder it is in
     (``{student}/...``, Moodle's folders), an LMS's prefix to its name (a pattern with
     ``{id}``, Canvas), or else, at the top of the graded folder, its own name. What is
     inside a zip (its members' names) never says whose it is: one student's zip cannot
@@ -120,9 +141,9 @@ def zip_owner(path: str, patterns=DEFAULT_PATTERNS) -> str:
         else:
             continue
         if match := _regex(form, "").search(path):
-            return match["student"]
+            return match["student"], _lms_id(match)
     if match := re.fullmatch(rf"(?P<student>[^/]+?){_RESUBMISSION}\.zip", path, re.I):
-        return match["student"]
+        return match["student"], None
     raise SubmissionError("a zip inside a folder must be in a folder, or carry a prefix, that "
                           "names its student (" + "; ".join(patterns) + ")")
 
@@ -227,21 +248,22 @@ def _submissions(entries, known: list[str], patterns, prefix: str = ""):
             if error:
                 raise SubmissionError(error)
             if path.lower().endswith(".zip"):
-                student = zip_owner(path, patterns)
+                student, lms_id = _zip_owner(path, patterns)
                 archive = _open_zip(read)
-                yield from _zip_submissions(archive, student, known, label)
+                yield from _zip_submissions(archive, student, lms_id, known, label)
                 continue
             if not path.lower().endswith(".ipynb"):
                 raise SubmissionError("not a notebook (.ipynb) or a zip of notebooks")
-            student, assignment = identify(path, known, patterns)
+            student, assignment, lms_id = _identify(path, known, patterns)
             data = read(MAX_NOTEBOOK)
             parse(data)
-            yield Submission(label, student, assignment, data)
+            yield Submission(label, student, assignment, data, lms_id=lms_id)
         except SubmissionError as problem:
             yield Submission(label, None, None, b"", str(problem))
 
 
-def _zip_submissions(archive: zipfile.ZipFile, student: str, known: list[str], label: str):
+def _zip_submissions(archive: zipfile.ZipFile, student: str, lms_id: str | None, known: list[str],
+                     label: str):
     try:
         entries = list(_entries_in_zip(archive))
     except SubmissionError as problem:
@@ -259,7 +281,7 @@ def _zip_submissions(archive: zipfile.ZipFile, student: str, known: list[str], l
             assignment = _member_assignment(name, known)
             data = read(MAX_NOTEBOOK)
             parse(data)
-            yield Submission(member, student, assignment, data)
+            yield Submission(member, student, assignment, data, lms_id=lms_id)
         except SubmissionError as problem:
             yield Submission(member, None, None, b"", str(problem))
 
@@ -277,6 +299,18 @@ def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[
             found = list(_submissions(_entries_in_zip(archive), known, patterns, prefix))
         except SubmissionError as problem:
             found = [Submission(source.name, None, None, b"", str(problem))]
+    # One name with two LMS ids in one assignment: different people the LMS named alike (two
+    # Jane Does). Each is then known by name and id, in every assignment, as the LMS's grade
+    # import knows them. (Moodle's ids differ between assignments: only within one do they
+    # tell people apart.)
+    ids: dict[tuple, set] = {}
+    for sub in found:
+        if not sub.error and sub.lms_id:
+            ids.setdefault((sub.student, sub.assignment), set()).add(sub.lms_id)
+    alike = {student for (student, _), seen in ids.items() if len(seen) > 1}
+    for sub in found:
+        if not sub.error and sub.lms_id and sub.student in alike:
+            sub.student = f"{sub.student} ({sub.lms_id})"
     # Two files for one student and assignment: grading either would be a guess.
     by_key: dict[tuple, list[Submission]] = {}
     for sub in found:

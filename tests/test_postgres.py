@@ -1,13 +1,5 @@
-"""The gradebook on a real PostgreSQL server (Debian's `postgresql`), started by the test."""
+"""The gradebook on a real PostgreSQL server (Debian's `postgresql`, started by conftest's fixture)."""
 import csv
-import glob
-import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -17,37 +9,6 @@ from nbtools import SOLUTIONS, auto_graded_points, read, student_submission
 
 pytestmark = pytest.mark.slow
 A = "01_logit_lens"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A throwaway server on a loopback port; as the `postgres` user when run as root."""
-    binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(Path(p).parent.name))
-    assert binaries, "PostgreSQL is not installed (apt-get install postgresql; .ci/run does)"
-    bin_dir = Path(binaries[-1])
-    # The server refuses to run as root: run it as an unprivileged user that owns its folder.
-    user = pwd.getpwnam("postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name)
-    as_user = ["runuser", "-u", user.pw_name, "--"] if os.geteuid() == 0 else []
-    root = Path(tempfile.mkdtemp(prefix="pg-"))
-    os.chown(root, user.pw_uid, user.pw_gid)
-    data, port = root / "data", _free_port()
-    subprocess.run(as_user + [str(bin_dir / "initdb"), "-D", str(data), "-U", "grader", "-A", "trust"],
-                   check=True, capture_output=True)
-    subprocess.run(as_user + [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w",
-                              "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start"],
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg2://grader@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(as_user + [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                       capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_a_class_graded_into_postgresql_exports_from_it(postgres_url, tmp_path, capsys):

@@ -133,3 +133,35 @@ def test_check_says_plainly_when_the_file_is_not_a_notebook(tmp_path, capsys):
     path.write_bytes(b"")
     assert main(["check", str(path)]) == 1
     assert f"{path}: empty file" in capsys.readouterr().err
+
+
+def test_the_lms_id_in_a_file_name_is_kept_for_the_lms_export(tmp_path):
+    good = nbformat.writes(student_submission(A)).encode()
+    files = {"smithj_123_456_01_logit_lens.ipynb": ("smithj", "123"),          # Canvas: the user id
+             "smithj_late_123_789_02_qk_ov_circuits.ipynb": ("smithj", "123"),
+             "Jo Ng_77_assignsubmission_file_/01_logit_lens.ipynb": ("Jo Ng", "77"),  # Moodle
+             "alice_01_logit_lens.ipynb": ("alice", None)}
+    for name in files:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(good)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("01_logit_lens.ipynb", good)
+    (tmp_path / "leej_555_666_work.zip").write_bytes(buffer.getvalue())  # Canvas, a zip
+    found = {(s.student, s.lms_id) for s in discover(tmp_path, KNOWN)}
+    assert found == {*files.values(), ("leej", "555")}
+
+
+def test_two_people_an_lms_names_alike_are_told_apart_by_their_ids(tmp_path):
+    good = nbformat.writes(student_submission(A)).encode()
+    for name in ["Jane Doe_11_assignsubmission_file_/01_logit_lens.ipynb",
+                 "Jane Doe_12_assignsubmission_file_/01_logit_lens.ipynb",
+                 "Jane Doe_40_assignsubmission_file_/02_qk_ov_circuits.ipynb",
+                 "Jo Ng_77_assignsubmission_file_/01_logit_lens.ipynb",  # Moodle: another id per
+                 "Jo Ng_78_assignsubmission_file_/02_qk_ov_circuits.ipynb"]:  # assignment, one person
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(good)
+    found = {(s.student, s.assignment, s.lms_id) for s in discover(tmp_path, KNOWN) if not s.error}
+    assert found == {("Jane Doe (11)", A, "11"), ("Jane Doe (12)", A, "12"),
+                     ("Jane Doe (40)", "02_qk_ov_circuits", "40"),
+                     ("Jo Ng", A, "77"), ("Jo Ng", "02_qk_ov_circuits", "78")}
