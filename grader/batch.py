@@ -345,4 +345,8 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     for label, why in sorted([(o.submission.label, o.error) for o in failed]
                              + [(sub.label, sub.error) for sub in unreadable]):
         print(f"FAILED  {printable(label)}: {printable(why)}")
+    with Ledger(course.db_url) as ledger:
+        waiting = ledger.waiting_for_hand_grades()
+    if waiting:
+        print(f"{waiting} written answers wait for a grader: python -m grader formgrade")
     return 1 if failed or unreadable else 0

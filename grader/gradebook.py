@@ -69,6 +69,12 @@ class Ledger:
         return {(row["student"], row["assignment"]): json.loads(row["failures"])
                 for row in self._rows()}
 
+    def waiting_for_hand_grades(self) -> int:
+        """How many answers in the whole gradebook wait for a grader."""
+        from nbgrader.api import Grade
+
+        return self.gradebook.db.query(Grade).filter(Grade.needs_manual_grade.is_(True)).count()
+
     def lms_ids(self) -> dict[tuple[str, str], str | None]:
         return {(row["student"], row["assignment"]): row["lms_id"] for row in self._rows()}
 

@@ -5,7 +5,9 @@ and the feedback, and the grades as Canvas and Moodle import them.
 One class of notebook 1 is graded per gradebook (SQLite, and the real PostgreSQL server
 of conftest's fixture), with files named as Canvas, Moodle and the course name them.
 """
+import contextlib
 import csv
+import io
 import os
 import signal
 import subprocess
@@ -60,8 +62,11 @@ def graded(request, tmp_path_factory):
     if request.param == "postgresql":
         db_url = request.getfixturevalue("postgres_url")
         course += ["--db-url", db_url]
-    status = main([*course, "grade", str(folder), "--workers", "2"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):  # (a module's fixture: pytest's capsys is per test)
+        status = main([*course, "grade", str(folder), "--workers", "2"])
     assert status == 0
+    assert "2 written answers wait for a grader: python -m grader formgrade" in out.getvalue()
     return {"root": root, "folder": folder, "course": course, "course_root": root / "course", "db_url": db_url}
 
 
