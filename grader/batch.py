@@ -70,7 +70,7 @@ def _start_worker(parent: int, parent_tmp: str, template: str, assignments: tupl
     warnings.filterwarnings("ignore", message=".*not in session.*")
     # Student code may read neither the other workers' courses nor the real one.
     _course = Course(Path(tempfile.mkdtemp(dir=parent_tmp, prefix="worker-")),
-                     protected=(Path(parent_tmp), *map(Path, protected)), spare_kernel=True)
+                     protected=(Path(parent_tmp), *map(Path, protected)))
     _course.adopt(Path(template), assignments)
 
 

@@ -76,7 +76,7 @@ class GradingError(RuntimeError):
 
 class Course:
     def __init__(self, root: Path = DEFAULT_COURSE, db_url: str | None = None,
-                 protected: tuple[Path, ...] = (), spare_kernel: bool = False):
+                 protected: tuple[Path, ...] = ()):
         from nbgrader.apps import NbGraderAPI
         from traitlets.config.loader import PyFileConfigLoader
 
@@ -90,9 +90,6 @@ class Course:
         config.CourseDirectory.root = str(self.root)
         if db_url:
             config.CourseDirectory.db_url = db_url
-        # Grading one notebook after another: start each one's kernel while the one before
-        # runs (grader/kernels.py).
-        config.WarmExecute.spare = spare_kernel
         self.api = NbGraderAPI(config=config)
         self._generated: set[str] = set()
 

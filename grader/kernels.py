@@ -1,64 +1,100 @@
-"""Grading kernels that start before they are needed.
+"""Grading kernels forked from a warm template.
 
-A notebook's kernel spends seconds starting and importing torch and TransformerLens
+A notebook's kernel spends seconds starting Python and importing torch and TransformerLens
 (TransformerBridge imports more, lazily, the first time it builds a model) before the
-notebook's own work begins. ``WarmExecute`` is nbgrader's Execute with two changes:
+notebook's own work begins. ``WarmExecute`` is nbgrader's Execute with its kernels started
+another way: a *template* process (one per grading process, started with its first kernel)
+imports ipykernel and the ``preload`` modules and then runs nothing of any notebook; every
+kernel is a fork of it. The fork runs the kernel command jupyter_client built
+(``python -m ipykernel_launcher -f <connection file> ...``) in the notebook's folder and
+environment, so it starts in milliseconds, with the libraries loaded and their memory
+shared, and holds nothing of any notebook graded before.
 
-- every kernel imports the ``preload`` modules as it starts, so that the libraries are
-  loaded before any cell runs (nothing is bound in the notebook's namespace);
-- with ``spare`` on (a batch worker, grading one notebook after another), the kernel for
-  the next notebook is started as soon as this one's is, and warms up on the other core
-  while this notebook runs. The next notebook takes it if it was started exactly as a new
-  kernel would be (same command, same environment except ``late_env``); it is then given
-  the notebook's folder and ``late_env`` values before any cell runs. Otherwise it is shut
-  down and a new kernel started.
+A fork is taken only if it can be what a new process would be: the same Python, preload and
+environment (except ``late_env``: variables read only when used, set in the fork before
+anything runs, such as the folder notebook 3 saves its model in). Otherwise, or if the
+template cannot fork (not Linux, no pidfd), the kernel starts as a process of its own, with
+the same preload. The grading process watches each forked kernel through a pidfd (the
+template's child, not its own), which a reused process id cannot fool.
 """
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import itertools
+import json
 import logging
 import os
+import select
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
-from pathlib import Path
 
-from jupyter_core.utils import ensure_async, run_sync
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, List, Unicode
 
-
-@dataclass
-class _Spare:
-    km: object
-    launch: tuple  # what it was started with, besides late_env: (kernel name, arguments, env)
-
-
-_spare: _Spare | None = None
-# Run in a spare kernel as its notebook takes it (in a namespace of its own: the notebook's
-# gets nothing): the notebook's folder, also as IPython's directory history, and late_env.
-ARRIVE = """
-import os, pathlib
-os.chdir(cwd)
-for name, value in late.items():
-    if value is None:
-        os.environ.pop(name, None)
-    else:
-        os.environ[name] = value
-get_ipython().starting_dir = os.getcwd()
-get_ipython().history_manager.dir_hist[:] = [pathlib.Path.cwd()]
-"""
 # A kernel dies with the process that started it, even one killed by SIGKILL whose kernels
 # a subreaper (systemd --user) adopts: ipykernel's own watch only starts after the preload.
 DIE_WITH_PARENT = "__import__('ctypes').CDLL(None).prctl(1, 9);"  # PR_SET_PDEATHSIG, SIGKILL
-
-
-_kernels = itertools.count()
+# The template: argv[1] is its end of a socket pair, the rest the modules to preload. Each
+# request (a JSON line: argv, env, cwd) is answered with a pidfd of the fork that runs it.
+TEMPLATE = r"""
+import ctypes, importlib, json, os, random, signal, socket, sys
+ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grading process
+if sys.path and sys.path[0] == "":
+    del sys.path[0]  # as ipykernel_launcher does
+channel = socket.socket(fileno=int(sys.argv[1]))
+import ipykernel.kernelapp
+for name in sys.argv[2:]:
+    importlib.import_module(name)
+def reap(*_):  # as each fork ends (the grader watches them by pidfd), adding up their CPU time
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+signal.signal(signal.SIGCHLD, reap)
+requests = channel.makefile("rb")
+for line in requests:
+    request = json.loads(line)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # not reaped before its pidfd is open
+    pid = os.fork()
+    if pid == 0:
+        requests.close()
+        channel.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+        os.setsid()  # its own process group, as jupyter_client starts kernels
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        random.seed()  # a fresh process's random state, not the template's
+        if "numpy.random" in sys.modules:
+            sys.modules["numpy.random"].seed()
+        sys.argv = [ipykernel.kernelapp.__file__, *request["argv"]]
+        try:
+            ipykernel.kernelapp.launch_new_instance(argv=request["argv"])
+        finally:
+            os._exit(0)
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        channel.sendall(b"x")
+        continue
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    socket.send_fds(channel, [b"k%d" % pid], [fd])
+    os.close(fd)
+"""
+LAUNCHER = ["-m", "ipykernel_launcher"]
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (sun_path, less its final NUL)
+_kernels = itertools.count()
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -70,102 +106,165 @@ def _sockets() -> str:
     return folder
 
 
-def _stop(spare: _Spare) -> None:
-    try:
-        run_sync(spare.km.shutdown_kernel)(now=True)
-    except Exception as error:  # noqa: BLE001
-        logging.getLogger(__name__).warning("could not stop a spare grading kernel: %s", error)
+class ForkedKernel:
+    """A forked kernel as jupyter_client's LocalProvisioner handles a ``Popen``: watched and
+    signalled through its pidfd. (Not this process's child: its exit status is not known,
+    only that it exited.)"""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int, pidfd: int):
+        self.pid, self._pidfd, self.returncode = pid, pidfd, None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            self.returncode = 0
+            os.close(self._pidfd)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            if not select.select([self._pidfd], [], [], timeout)[0]:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+        return self.poll()
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            try:
+                signal.pidfd_send_signal(self._pidfd, signum)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def _fits(env: dict, late) -> tuple:
+    """What a kernel's environment must share with the template's: all but the late values
+    and jupyter_client's per-kernel ones."""
+    return tuple(sorted((k, v) for k, v in env.items() if k not in late and not k.startswith("JPY_")))
+
+
+class Template:
+    """The warm process kernels are forked from."""
+
+    def __init__(self, python: str, preload: tuple, env: dict, late: tuple, cwd: str):
+        self.key = (python, preload, _fits(env, late))
+        self.late = late
+        ours, theirs = socket.socketpair()
+        self._channel = ours
+        self._process = subprocess.Popen([python, "-c", TEMPLATE, str(theirs.fileno()), *preload],
+                                         env=env, cwd=cwd, pass_fds=[theirs.fileno()],
+                                         stdin=subprocess.DEVNULL)
+        theirs.close()
+
+    def fork(self, argv: list[str], env: dict, cwd: str) -> ForkedKernel | None:
+        """A kernel running ``argv`` (ipykernel_launcher's arguments), or None if the template
+        could not start it."""
+        self._channel.sendall(json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode() + b"\n")
+        message, fds, _, _ = socket.recv_fds(self._channel, 32, 1)
+        if not message.startswith(b"k") or not fds:
+            return None
+        return ForkedKernel(int(message[1:]), fds[0])
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def stop(self) -> None:
+        self._channel.close()  # its loop ends; it exits
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+_template: Template | None = None
 
 
 @atexit.register
-def stop_spare() -> None:
-    """Shut down the kernel kept for the next notebook, if any."""
-    global _spare
-    if _spare is not None:
-        spare, _spare = _spare, None
-        _stop(spare)
+def stop_template() -> None:
+    """Stop the template (its kernels are stopped by their own managers)."""
+    global _template
+    if _template is not None:
+        template, _template = _template, None
+        template.stop()
+
+
+def _forkable(python: str) -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "pidfd_open") and hasattr(socket, "send_fds") \
+        and os.path.realpath(python) == os.path.realpath(sys.executable)
+
+
+def _forked_kernel(argv: list[str], env: dict, cwd: str, preload: tuple, late: tuple) -> ForkedKernel | None:
+    """A kernel forked from the template (started, or started again, to fit), or None."""
+    global _template
+    python, *args = argv
+    if args[:2] != LAUNCHER or not _forkable(python):
+        return None
+    key = (python, preload, _fits(env, late))
+    if _template is not None and (_template.key != key or not _template.alive()):
+        stop_template()
+    if _template is None:
+        _template = Template(python, preload, env, late, cwd)
+    try:
+        return _template.fork(args[2:], env, cwd)
+    except OSError as error:  # the template died: a kernel of its own
+        log.warning("could not fork a grading kernel (%s): starting one of its own", error)
+        stop_template()
+        return None
+
+
+@functools.cache
+def _forking(manager_class: type) -> type:
+    """``manager_class`` with its kernels forked from the template when they can be."""
+
+    class ForkingKernelManager(manager_class):
+        preload: tuple = ()
+        late: tuple = ()
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
+            env = dict(kw.get("env") or os.environ)
+            if not kw.get("independent"):
+                env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
+            kernel = _forked_kernel(kernel_cmd, env, str(kw.get("cwd") or os.getcwd()), self.preload, self.late)
+            if kernel is None:
+                return await super()._async_launch_kernel(kernel_cmd, **kw)
+            provisioner = self.provisioner
+            provisioner.process, provisioner.pid, provisioner.pgid = kernel, kernel.pid, kernel.pid
+            provisioner.cwd = kw.get("cwd")
+            self._reconcile_connection_info(provisioner.connection_info)
+
+    return ForkingKernelManager
 
 
 class WarmExecute(Execute):
     preload = List(Unicode(), help="Modules every grading kernel imports as it starts").tag(config=True)
-    spare = Bool(False, help="Start the next notebook's kernel while this one runs").tag(config=True)
+    fork = Bool(True, help="Fork kernels from a warm template process (Linux), rather than "
+                "start each as a process of its own").tag(config=True)
     late_env = List(Unicode(), help="Environment variables read only when used, not as the kernel "
-                    "starts: a spare kernel started with other values is given this notebook's").tag(config=True)
-    _arrival = None  # (folder, late_env values) to give the spare kernel this notebook takes
-    _launch = None  # (kernel name, folder, environment) for a new kernel, should the spare fail
+                    "starts: a kernel forked from the template may be given other values").tag(config=True)
 
     def create_kernel_manager(self):
-        """A kernel, started: the spare if it fits, else a new one; and, with ``spare`` on,
-        a new spare. (Called by nbclient's synchronous setup_kernel, as nbgrader runs it:
-        every kernel manager here lives on this thread's event loop.)"""
-        global _spare
-        cwd = os.path.abspath(self.resources.get("metadata", {}).get("path") or os.getcwd())
-        env = dict(os.environ)
-        late = {name: env.get(name) for name in self.late_env}
-        # The kernel nbclient would choose: configured, else the notebook's.
-        name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or ""
-        launch = (name, tuple(self._arguments()), tuple(sorted((k, v) for k, v in env.items() if k not in late)))
-        spare, _spare = _spare, None
-        if spare is not None and not (spare.launch == launch and run_sync(spare.km.is_alive)()):
-            _stop(spare)
-            spare = None
-        self.km = self._start(name, cwd, env) if spare is None else spare.km
-        self._arrival = None if spare is None else (cwd, late)
-        self._launch = (name, cwd, env)
-        if self.spare:
-            # Started with this notebook's folder and values; the next gives it its own (_arrive).
-            try:
-                _spare = _Spare(self._start(name, cwd, env), launch)
-            except Exception as error:  # noqa: BLE001  (this notebook is graded all the same)
-                self.log.warning("could not start a spare grading kernel: %s", error)
+        """nbclient's, with the forking manager and the kernel's arguments (``_arguments``)."""
+        self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or ""
+        manager_class = _forking(self.kernel_manager_class) if self.fork else self.kernel_manager_class
+        self.km = manager_class(config=self.config, **({"kernel_name": self.kernel_name} if self.kernel_name else {}))
+        self.km.preload, self.km.late = tuple(self.preload), tuple(self.late_env)
+        self.extra_arguments = [*self.extra_arguments,
+                                *(a for a in self._arguments() if a not in self.extra_arguments)]
+        # Unix sockets in a folder of this process's, not TCP on localhost: no port any local
+        # process may connect to, and no "running over TCP without encryption" warning.
+        prefix = os.path.join(_sockets(), f"k{next(_kernels)}")
+        if len(os.fsencode(prefix)) < SOCKET_PATH_MAX - 8:  # (and "-<port>" after it)
+            self.km.transport, self.km.ip = "ipc", prefix
         return self.km
 
     def _arguments(self) -> list[str]:
         preload = [f"--IPKernelApp.exec_lines=__import__('importlib').import_module({name!r});"
                    for name in self.preload]  # (the ';' keeps the module from being shown)
-        history = [f"--HistoryManager.hist_file={self.ipython_hist_file}"]  # as nbclient starts kernels
-        if any(a.startswith("--HistoryManager.hist_file") for a in self.extra_arguments):
-            history = []
         first = [f"--IPKernelApp.exec_lines={DIE_WITH_PARENT}"] if sys.platform.startswith("linux") else []
-        return [*self.extra_arguments, *history, *first, *preload]
-
-    async def _async_start(self, name: str, cwd: str, env: dict):
-        names = {"kernel_name": name} if name else {}
-        km = self.kernel_manager_class(config=self.config, **names)  # (as nbclient makes them)
-        # Unix sockets in a folder of this process's, not TCP on localhost: no port any local
-        # process may connect to, and no "running over TCP without encryption" warning.
-        # (A prefix per kernel: a spare started at once would otherwise pick the same sockets.)
-        prefix = os.path.join(_sockets(), f"k{next(_kernels)}")
-        if len(os.fsencode(prefix)) < SOCKET_PATH_MAX - 8:  # (and "-<port>" after it)
-            km.transport, km.ip = "ipc", prefix
-        await ensure_async(km.start_kernel(extra_arguments=self._arguments(), cwd=cwd, env=env))
-        return km
-
-    _start = run_sync(_async_start)
-
-    async def async_start_new_kernel_client(self):
-        if self._arrival is None:
-            return await super().async_start_new_kernel_client()
-        arrival, self._arrival = self._arrival, None
-        try:
-            kc = await super().async_start_new_kernel_client()
-            await self._arrive(kc, *arrival)
-            return kc
-        except Exception as error:  # noqa: BLE001  (the spare died, say): a new kernel, as without one
-            self.log.warning("the spare grading kernel failed (%s): starting a new one", error)
-            with contextlib.suppress(Exception):  # (nbclient may have stopped them already)
-                await ensure_async(self.kc.stop_channels())
-            with contextlib.suppress(Exception):
-                await ensure_async(self.km.shutdown_kernel(now=True))
-            self.kc = None
-            self.km = await self._async_start(*self._launch)
-            return await super().async_start_new_kernel_client()
-
-    start_new_kernel_client = run_sync(async_start_new_kernel_client)
-
-    async def _arrive(self, kc, cwd: str, late: dict) -> None:
-        """Make a spare kernel what a new one started for this notebook would be (ARRIVE)."""
-        code = f"exec({ARRIVE!r}, {{'cwd': {cwd!r}, 'late': {late!r}}})"
-        reply = await self.async_wait_for_reply(kc.execute(code, silent=True, store_history=False))
-        if reply is None or reply["content"]["status"] != "ok":
-            raise RuntimeError(f"the grading kernel could not be set up for {Path(cwd).name}")
+        return [*first, *preload]

@@ -23,14 +23,14 @@ c.CourseDirectory.course_id = "induction-circuits"
 steps = Autograde.class_traits()["autograde_preprocessors"].default()
 at = steps.index(Execute)
 c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, BudgetedExecute, RestoreStudentCode] + steps[at + 1:]
-# Kernels import the heavy libraries as they start (grader/kernels.py): torch, TransformerLens,
+# Kernels are forks of a template that imported the heavy libraries (grader/kernels.py): torch, TransformerLens,
 # the toolkit, and the four that TransformerBridge imports the first time it builds a model
 # (2.5 s). Not matplotlib's pyplot: it is cheap, and picks its backend as it is imported.
 c.WarmExecute.preload = ["torch", "transformer_lens", "induction_circuits.model", "induction_circuits.training",
                          "transformer_lens.model_bridge.supported_architectures", "accelerate",
                          "torch.distributed.elastic", "torch._dynamo"]
 # Where notebook 3 saves its model: read when a notebook saves or loads one, so a kernel
-# started ahead for the next notebook (a batch worker's spare) can be given it late.
+# forked from the template may be given another value than the template started with.
 c.WarmExecute.late_env = ["INDUCTION_CIRCUITS_HOME"]
 # What a call of student code may change in the objects it is handed, by the exercise's
 # parameter names ("random state": the global generators). A call gets its arguments as
