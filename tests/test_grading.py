@@ -65,9 +65,9 @@ def test_every_assignment_has_a_release_and_a_wrong_answer_fixture():
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    # As a batch worker grades: each notebook's kernel started while the one before runs.
-    yield Course(tmp_path_factory.mktemp("course"), spare_kernel=True)
-    kernels.stop_spare()
+    # As a batch worker grades: each notebook's kernel a fork of one warm template.
+    yield Course(tmp_path_factory.mktemp("course"))
+    kernels.stop_template()
 
 
 @pytest.mark.parametrize("assignment", assignments())
@@ -111,36 +111,29 @@ def _shown(course, assignment, student) -> list:
 
 
 @pytest.mark.parametrize("assignment", assignments())
-def test_solutions_score_full_marks_and_the_release_scores_zero(course, tmp_path, assignment, monkeypatch):
+def test_solutions_score_full_marks_and_the_release_scores_zero(course, tmp_path, assignment):
     points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
     untouched = _grade(course, tmp_path, assignment, "untouched",
                        student_submission(assignment, solved=False))
     assert untouched == {name: 0.0 for name in points}
-    # The solutions are graded in the kernel started while the release was: it fits and
-    # works (no kernel is stopped, none started in its place), so only the next spare starts.
-    assert kernels._spare is not None
-    started, start = [], kernels.WarmExecute._start
-
-    async def instead(*_):
-        pytest.fail("the spare kernel failed")
-    with monkeypatch.context() as patch:
-        patch.setattr(kernels, "_stop", lambda spare: pytest.fail("the spare kernel did not fit"))
-        patch.setattr(kernels.WarmExecute, "_async_start", instead)
-        patch.setattr(kernels.WarmExecute, "_start", lambda self, *args: started.append(args) or start(self, *args))
-        solved = _grade(course, tmp_path, assignment, "solver", student_submission(assignment))
-    assert solved == points and len(started) == 1
+    # The solutions are graded in a fork of the template the release's kernel came from.
+    template = kernels._template
+    assert template is not None and template.alive()
+    solved = _grade(course, tmp_path, assignment, "solver", student_submission(assignment))
+    assert solved == points and kernels._template is template
     # Graded the plain way (no cell run whole in one fork, grader.sandbox.display_cells; a
-    # kernel started for the notebook, preloading nothing, grader.kernels), every cell
-    # shows the same.
+    # kernel started as a process of its own, preloading nothing, grader.kernels), every
+    # cell shows the same.
     shown = _shown(course, assignment, "solver")
-    kernels.stop_spare()
+    kernels.stop_template()
     config = course.api.config
-    saved = config.SandboxStudentCode.fork_display_cells, config.WarmExecute.spare, config.WarmExecute.preload
-    config.SandboxStudentCode.fork_display_cells, config.WarmExecute.spare, config.WarmExecute.preload = False, False, []
+    saved = config.SandboxStudentCode.fork_display_cells, config.WarmExecute.fork, config.WarmExecute.preload
+    config.SandboxStudentCode.fork_display_cells, config.WarmExecute.fork, config.WarmExecute.preload = False, False, []
     try:
         assert _grade(course, tmp_path, assignment, "solver", student_submission(assignment)) == points
+        assert kernels._template is None
     finally:
-        config.SandboxStudentCode.fork_display_cells, config.WarmExecute.spare, config.WarmExecute.preload = saved
+        config.SandboxStudentCode.fork_display_cells, config.WarmExecute.fork, config.WarmExecute.preload = saved
     assert _shown(course, assignment, "solver") == shown
 
 
