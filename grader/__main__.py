@@ -94,6 +94,9 @@ def _export(args) -> int:
     if export.without_id:
         print(f"{len(export.without_id)} students have no {lms_name} id (their files were not named by "
               f"{lms_name}), listed with an empty id: {', '.join(map(printable, export.without_id))}")
+    for lms_id, who in export.claimed.items():
+        print(f"{lms_name} id {printable(lms_id)} is claimed by {len(who)} students ({', '.join(map(printable, who))}): "
+              "left empty for each; check their files' names by hand")
     if export.pending:
         print(f"{export.pending} written answers are not graded yet (`python -m grader formgrade`): "
               "the totals leave their points out")

@@ -306,9 +306,9 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     if not (Path(folder).is_dir() or Path(folder).is_file() and Path(folder).suffix.lower() == ".zip"):
         print(f"error: {printable(folder)} is neither a folder nor a zip file", file=sys.stderr)
         return 2
-    found = discover(folder, assignments(), patterns)
     with Ledger(course.db_url) as ledger:
-        known = ledger.hashes()
+        known, graded_ids = ledger.hashes(), ledger.lms_ids()
+    found = discover(folder, assignments(), patterns, graded_ids)
     todo, skipped = [], []
     for sub in found:
         if not sub.error:

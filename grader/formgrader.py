@@ -6,21 +6,28 @@ notebook where the formgrader looks, ``autograded/<student>/<assignment>/<assign
 in the real course, beside its gradebook rows. What a grader's browser shows of it is made
 inert first (``inert``): nbgrader's formgrade page renders markdown and rich outputs as they
 are, on the Jupyter server's own origin, where a student's ``<script>`` would act as the
-grader. Student markdown becomes sanitised HTML (an allow-list of tags, through bleach) and
-outputs keep only text and raster images; the instructor's cells are nbgrader's own copies.
+grader. Student markdown becomes sanitised HTML (an allow-list of tags, through bleach; a
+pasted PNG or JPEG re-encoded by us) and outputs keep only text and raster images; the
+instructor's cells are nbgrader's own copies.
 """
 from __future__ import annotations
 
+import base64
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
+from html import escape
 from pathlib import Path
 
 import nbformat
 
 SHOWN_OUTPUTS = ("text/plain", "image/png", "image/jpeg")
+ATTACHMENT = re.compile(r"!\[([^\]]*)\]\(\s*<?attachment:([^)\s>]+)>?[^)]*\)")
+MAX_IMAGE = 4 << 20  # base64 characters of one pasted image shown to graders
 _TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "em", "strong", "b", "i", "code",
          "pre", "blockquote", "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
          "span", "div", "del", "sup", "sub"}
@@ -35,15 +42,44 @@ def graded_path(course_root: Path, student: str, assignment: str) -> Path:
     return path
 
 
-def _inert_markdown(source: str) -> str:
+def _inert_markdown(source: str, attachments: dict | None = None) -> str:
     import bleach
     from nbconvert.filters import markdown2html
 
-    html = bleach.clean(markdown2html(source), tags=_TAGS, attributes={"a": ["href", "title"]},
-                        protocols={"http", "https", "mailto"}, strip=True, strip_comments=True)
+    # A pasted image (a cell attachment, PNG or JPEG) is shown as an image we write ourselves,
+    # put in after the sanitiser, from its decoded bytes; any other reference to an attachment
+    # becomes its name in brackets.
+    images: dict[str, str] = {}
+    nonce = secrets.token_hex(16)  # (a student cannot write the placeholder where an image would run)
+
+    def image(match: re.Match) -> str:
+        key = f"image{nonce}{len(images)}x"
+        images[key] = _image_tag(match[1], (attachments or {}).get(match[2]))
+        return key
+
+    source = ATTACHMENT.sub(image, source)
+    try:
+        html = bleach.clean(markdown2html(source), tags=_TAGS, attributes={"a": ["href", "title"]},
+                            protocols={"http", "https", "mailto"}, strip=True, strip_comments=True)
+    except Exception:  # noqa: BLE001  (markdown the renderer cannot read: shown as text)
+        html = f"<pre>{escape(source)}</pre>"
+    for key, tag in images.items():
+        html = html.replace(key, tag)
     # One line, so that the page's own markdown pass keeps it as one HTML block (a blank
     # line would end the block); inside <pre>, &#10; is still a line break.
     return '<div class="student-markdown">' + html.replace("\n", "&#10;") + "</div>"
+
+
+def _image_tag(alt: str, attachment) -> str:
+    for mime in ("image/png", "image/jpeg"):
+        data = attachment.get(mime) if isinstance(attachment, dict) else None
+        if isinstance(data, str) and len(data) <= MAX_IMAGE:
+            try:
+                clean = base64.b64encode(base64.b64decode(data, validate=True)).decode()
+            except ValueError:
+                continue
+            return f'<img alt="{escape(alt)}" src="data:{mime};base64,{clean}">'
+    return f"[{escape(alt or 'image')}]"
 
 
 def _inert_output(output) -> None:
@@ -62,10 +98,10 @@ def inert(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     notebook = nbformat.from_dict(notebook)
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
-        cell.pop("attachments", None)
+        attachments = cell.pop("attachments", None)
         locked = cell.metadata.get("nbgrader", {}).get("locked", False)
         if cell.cell_type == "markdown" and not locked:
-            cell.source = _inert_markdown(cell.source)
+            cell.source = _inert_markdown(cell.source, attachments)
         elif cell.cell_type == "raw":
             cell.cell_type, cell.source = "markdown", _inert_markdown(f"```\n{cell.source}\n```")
             cell.pop("outputs", None)

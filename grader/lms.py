@@ -12,12 +12,13 @@ Each is keyed by the id the LMS put in the submission file names (kept by ``grad
   ``Maximum Grade`` and ``Feedback comments`` (the graders' comments).
 
 A student whose files carried no id is listed with an empty id, never dropped, and the
-command says who: the LMS then leaves the row out of its import, or lets you match it.
+command says who: the LMS then leaves the row out of its import, or lets you match it. An
+id two students claim (a file named to look like another's) is left empty for both, and
+said: neither grade may land on the other. Every field is quoted.
 """
 from __future__ import annotations
 
 import csv
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +39,7 @@ class Export:
     files: list[Path]
     students: int
     without_id: list[str] = field(default_factory=list)  # listed with an empty id
+    claimed: dict[str, list[str]] = field(default_factory=dict)  # an id two students claim -> who (left empty)
     pending: int = 0  # written answers not graded yet: their points are not in the totals
 
 
@@ -57,27 +59,37 @@ def _points(rows) -> dict[str, tuple[float, float]]:
     return {name: (score, possible) for name, (score, possible) in totals.items()}
 
 
+def _claimed(owners: dict[str, set]) -> dict[str, list[str]]:
+    """LMS ids that more than one student holds -> those students."""
+    return {lms_id: sorted(who) for lms_id, who in owners.items() if len(who) > 1}
+
+
 def write_canvas(db_url: str, out: Path) -> Export:
     students, ids = _grades(db_url)
     names = sorted({row.assignment for rows in students.values() for row in rows})
     possible: dict[str, float] = {}
+    canvas_ids, owners = {}, {}
+    for student, rows in students.items():
+        found = {ids[(student, name)] for name in {row.assignment for row in rows} if ids.get((student, name))}
+        canvas_ids[student] = found.pop() if len(found) == 1 else ""  # two ids: which is it?
+        owners.setdefault(canvas_ids[student], set()).add(student)
+    claimed = _claimed({k: v for k, v in owners.items() if k})
     lines, without = [], []
     for student, rows in sorted(students.items()):
         points = _points(rows)
         for name, (_, most) in points.items():
             possible[name] = most
-        found = Counter(ids[(student, name)] for name in points if ids.get((student, name)))
-        canvas_id = found.most_common(1)[0][0] if len(found) == 1 else ""  # two ids: which is it?
-        if not canvas_id:
+        canvas_id = "" if canvas_ids[student] in claimed else canvas_ids[student]
+        if not canvas_id and not canvas_ids[student]:
             without.append(student)
         lines.append([spreadsheet_safe(student), canvas_id, "", "", ""]
                      + [f"{points[name][0]:g}" if name in points else "" for name in names])
     with open(out, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
         writer.writerow(CANVAS_COLUMNS + names)
         writer.writerow([CANVAS_POINTS_ROW, "", "", "", ""] + [f"{possible[name]:g}" for name in names])
         writer.writerows(lines)
-    return Export([Path(out)], len(lines), without, _pending(students))
+    return Export([Path(out)], len(lines), without, claimed, _pending(students))
 
 
 def write_moodle(db_url: str, out_dir: Path) -> Export:
@@ -86,6 +98,11 @@ def write_moodle(db_url: str, out_dir: Path) -> Export:
     out_dir.mkdir(parents=True, exist_ok=True)
     # Moodle skips a row whose grade it has seen changed after this time: now.
     now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    owners: dict[tuple, set] = {}
+    for (student, name), participant in ids.items():
+        if participant and student in students:
+            owners.setdefault((name, participant), set()).add(student)
+    taken = {key for key, who in owners.items() if len(who) > 1}
     by_assignment: dict[str, list] = {}
     without = set()
     for student, rows in sorted(students.items()):
@@ -93,8 +110,10 @@ def write_moodle(db_url: str, out_dir: Path) -> Export:
             participant = ids.get((student, name))
             if not participant:
                 without.add(student)
-            comments = "\n".join(f"{row.name}: {row.comment}" for row in rows
-                                 if row.assignment == name and row.comment)
+            elif (name, participant) in taken:
+                participant = None
+            comments = " | ".join(f"{row.name}: {row.comment}" for row in rows
+                                  if row.assignment == name and row.comment)
             by_assignment.setdefault(name, []).append(
                 [f"{MOODLE_PARTICIPANT}{participant}" if participant else "", spreadsheet_safe(student),
                  f"{score:g}", f"{most:g}", now, spreadsheet_safe(comments)])
@@ -102,11 +121,12 @@ def write_moodle(db_url: str, out_dir: Path) -> Export:
     for name, lines in sorted(by_assignment.items()):
         path = out_dir / f"{name}.csv"
         with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv.writer(handle, quoting=csv.QUOTE_ALL)
             writer.writerow(MOODLE_COLUMNS)
             writer.writerows(lines)
         files.append(path)
-    return Export(files, len(students), sorted(without), _pending(students))
+    claimed = {f"{participant} ({name})": sorted(owners[name, participant]) for name, participant in sorted(taken)}
+    return Export(files, len(students), sorted(without), claimed, _pending(students))
 
 
 def _pending(students) -> int:

@@ -90,7 +90,7 @@ def write_csv(db_url: str, out: Path) -> int:
     head, rest = columns[:1], columns[1:]
     by_assignment = sorted(rest, key=lambda c: (c.split(":")[0], ":" in c))  # total first
     with open(out, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=head + by_assignment)
+        writer = csv.DictWriter(handle, fieldnames=head + by_assignment, quoting=csv.QUOTE_ALL)
         writer.writeheader()
         writer.writerows({k: spreadsheet_safe(v) for k, v in line.items()} for line in table)
     return len(table)

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -50,6 +51,8 @@ MAX_MEMBERS = 500         # entries in one zip
 MAX_UNZIPPED = 512 << 20  # bytes read out of one zip, all members together
 MAX_DEPTH = 64            # JSON nesting in a notebook (nbformat itself needs about 10)
 MAX_CELLS = 2000          # cells in a notebook (a release has under 100)
+MAX_NAME = 64             # characters of a student's name
+_NAME = re.compile(r"[^\W_][\w .'()-]*")
 _SKIPPED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 
 
@@ -107,11 +110,29 @@ def _lms_id(match: re.Match) -> str | None:
     return match.groupdict().get("lms_id")
 
 
+def _in_folder(pattern: str) -> bool:
+    return "{student}" in pattern.rpartition("/")[0]
+
+
+def _first(matches):
+    """The match whose student's name ends first: an LMS puts its prefix (name, ids) at the
+    left of a file name, and the rest is what the student named the file, so a pattern whose
+    {student} would reach into that part (`mallory_9_8_x_late_1_2_...`) loses to the one that
+    stops at the LMS's own prefix. (Ties: the pattern tried first.)"""
+    return min(matches, key=lambda found: (len(found[1]["student"]), found[0]), default=(0, None))[1]
+
+
 def _identify(path: str, known: list[str], patterns) -> tuple[str, str, str | None]:
     names = _names(known)
-    for pattern in patterns:
-        if names and (match := _regex(pattern, names).search(path)):
-            return match["student"], match["assignment"], _lms_id(match)
+    if names:
+        # A pattern with a folder first: the outermost folder that names a student decides.
+        for pattern in patterns:
+            if _in_folder(pattern) and (match := _regex(pattern, names).search(path)):
+                return student_name(match["student"]), match["assignment"], _lms_id(match)
+        found = [(i, match) for i, pattern in enumerate(patterns) if not _in_folder(pattern)
+                 if (match := _regex(pattern, names).search(path))]
+        if match := _first(found):
+            return student_name(match["student"]), match["assignment"], _lms_id(match)
     # Say "unknown assignment" rather than "no match" when only the assignment is wrong.
     for pattern in patterns:
         if match := _regex(pattern, r"\d\d_[^/]+?").search(path):
@@ -132,18 +153,20 @@ def _zip_owner(path: str, patterns) -> tuple[str, str | None]:
     ``{id}``, Canvas), or else, at the top of the graded folder, its own name. What is
     inside a zip (its members' names) never says whose it is: one student's zip cannot
     speak for another."""
-    for pattern in patterns:
+    prefixed = []
+    for i, pattern in enumerate(patterns):
         head, _, last = pattern.rpartition("/")
         if "{student}" in head:
-            form = f"{head}/{{any}}.zip"
+            if match := _regex(f"{head}/{{any}}.zip", "").search(path):
+                return student_name(match["student"]), _lms_id(match)
         elif "{id}" in last and "{student}" in last:
             form = pattern.replace("{assignment}", "{any}").removesuffix(".ipynb") + ".zip"
-        else:
-            continue
-        if match := _regex(form, "").search(path):
-            return match["student"], _lms_id(match)
+            if match := _regex(form, "").search(path):
+                prefixed.append((i, match))
+    if match := _first(prefixed):
+        return student_name(match["student"]), _lms_id(match)
     if match := re.fullmatch(rf"(?P<student>[^/]+?){_RESUBMISSION}\.zip", path, re.I):
-        return match["student"], None
+        return student_name(match["student"]), None
     raise SubmissionError("a zip inside a folder must be in a folder, or carry a prefix, that "
                           "names its student (" + "; ".join(patterns) + ")")
 
@@ -157,8 +180,30 @@ def _member_assignment(name: str, known: list[str]) -> str:
     raise SubmissionError(f"the file name names no assignment (known: {', '.join(known)})")
 
 
+def student_name(name: str) -> str:
+    """A name as the course knows a student: from an allow-list of characters (letters and
+    digits of any script, space, and ``_ . ' ( ) -``), starting with a letter or digit, at
+    most ``MAX_NAME`` long, its spaces collapsed. A name is printed, exported, shown in
+    nbgrader's formgrader (whose pages put it into HTML and scripts as it is) and used as a
+    folder: a name with anything else in it is reported, never used."""
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    if not _NAME.fullmatch(name):
+        raise SubmissionError("a student name may hold only letters, digits, spaces and _ . ' ( ) -, "
+                              "starting with a letter or digit: rename the file or its folder")
+    if len(name) > MAX_NAME:
+        raise SubmissionError(f"a student name of {len(name)} characters (at most {MAX_NAME})")
+    return name
+
+
 def _skipped(relative: PurePosixPath) -> bool:
-    return any(part.startswith(".") or part in _SKIPPED_PARTS for part in relative.parts)
+    """Not a submission: a system's own files (macOS's __MACOSX, Jupyter's checkpoints, hidden
+    folders and files), but for a hidden notebook or zip, which is reported (``_hidden``)."""
+    return any(part.startswith(".") or part in _SKIPPED_PARTS for part in relative.parts) and not _hidden(relative)
+
+
+def _hidden(relative: PurePosixPath) -> bool:
+    return (relative.name.startswith(".") and relative.suffix.lower() in (".ipynb", ".zip")
+            and not any(part.startswith(".") or part in _SKIPPED_PARTS for part in relative.parts[:-1]))
 
 
 def _unsafe(name: str) -> bool:
@@ -189,7 +234,9 @@ def _entries_in_folder(root: Path):
                 found.append((relative, path))
     for relative, path in sorted(found):
         info = path.lstat()
-        if stat.S_ISLNK(info.st_mode):
+        if _hidden(relative):
+            yield str(relative), None, "a hidden file (its name starts with a dot): not read"
+        elif stat.S_ISLNK(info.st_mode):
             yield str(relative), None, "a symbolic link: not followed"
         elif not stat.S_ISREG(info.st_mode):
             yield str(relative), None, "not a regular file"
@@ -229,6 +276,8 @@ def _entries_in_zip(archive: zipfile.ZipFile):
         name = info.filename
         if _unsafe(name):
             yield name, None, "an absolute or '..' path inside the zip: not read"
+        elif _hidden(PurePosixPath(name)):
+            yield name, None, "a hidden file (its name starts with a dot): not read"
         elif not _skipped(PurePosixPath(name)):
             yield name, functools.partial(read, info), None
 
@@ -286,9 +335,11 @@ def _zip_submissions(archive: zipfile.ZipFile, student: str, lms_id: str | None,
             yield Submission(member, None, None, b"", str(problem))
 
 
-def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[Submission]:
+def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS,
+             graded_ids: dict | None = None) -> list[Submission]:
     """Every file in ``source`` (a folder, or an LMS's download of a whole class as one zip),
-    each named, or given the reason it cannot be graded."""
+    each named, or given the reason it cannot be graded. ``graded_ids``: (student,
+    assignment) -> LMS id of what the gradebook holds already."""
     source = Path(source)
     prefix = "" if source.is_dir() else f"{source.name}!"
     if not prefix:
@@ -299,18 +350,16 @@ def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[
             found = list(_submissions(_entries_in_zip(archive), known, patterns, prefix))
         except SubmissionError as problem:
             found = [Submission(source.name, None, None, b"", str(problem))]
-    # One name with two LMS ids in one assignment: different people the LMS named alike (two
-    # Jane Does). Each is then known by name and id, in every assignment, as the LMS's grade
-    # import knows them. (Moodle's ids differ between assignments: only within one do they
-    # tell people apart.)
-    ids: dict[tuple, set] = {}
+    _tell_apart(found, graded_ids or {})
+    # Names that differ only in case: one student twice, or two that cannot be told apart.
+    spellings: dict[str, set] = {}
     for sub in found:
-        if not sub.error and sub.lms_id:
-            ids.setdefault((sub.student, sub.assignment), set()).add(sub.lms_id)
-    alike = {student for (student, _), seen in ids.items() if len(seen) > 1}
+        if not sub.error:
+            spellings.setdefault(sub.student.casefold(), set()).add(sub.student)
     for sub in found:
-        if not sub.error and sub.lms_id and sub.student in alike:
-            sub.student = f"{sub.student} ({sub.lms_id})"
+        if not sub.error and len(spellings[sub.student.casefold()]) > 1:
+            sub.error = (f"names that differ only in case ({', '.join(sorted(spellings[sub.student.casefold()]))}): "
+                         "rename the files or folders so that each student has one name")
     # Two files for one student and assignment: grading either would be a guess.
     by_key: dict[tuple, list[Submission]] = {}
     for sub in found:
@@ -326,6 +375,23 @@ def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS) -> list[
                 sub.error = (f"{len(subs)} files for {student} {assignment} "
                              f"({', '.join(s.label for s in subs)}): keep one{hint}")
     return found
+
+
+def _tell_apart(found: list[Submission], graded_ids: dict) -> None:
+    """One name with two LMS ids in one assignment: different people the LMS named alike
+    (two Jane Does). The one the gradebook knows by that name and id keeps the name (and
+    the hand grades given to it); each other is known by name and id, ``Jane Doe (<id>)``,
+    in every assignment, as the LMS's grade import knows them. (Moodle's ids differ between
+    assignments: only within one do they tell people apart.)"""
+    ids: dict[tuple, set] = {}
+    for sub in found:
+        if not sub.error and sub.lms_id:
+            ids.setdefault((sub.student, sub.assignment), set()).add(sub.lms_id)
+    alike = {student for (student, _), seen in ids.items() if len(seen) > 1}
+    known = {(student, lms_id) for (student, _), lms_id in graded_ids.items() if lms_id}
+    for sub in found:
+        if not sub.error and sub.lms_id and sub.student in alike and (sub.student, sub.lms_id) not in known:
+            sub.student = f"{sub.student} ({sub.lms_id})"
 
 
 # --- normalisation -------------------------------------------------------------------

@@ -127,13 +127,14 @@ FILES = {
     # Hostile files (issue: grading cannot be gamed): each is this file's report alone.
     "nest_01_logit_lens.ipynb": (lambda: b"[" * 200_000, "JSON nested more than 64 deep"),
     # Jo's zip names Alice inside it: graded as Jo's, and Alice's own file is no duplicate.
-    # Jo's name starts a spreadsheet formula: the export neutralises it.
-    "@jo.zip": (lambda: _zip(**{"alice_01_logit_lens.ipynb": _nb(), "../01_logit_lens.ipynb": _nb()}), FULL),
+    "jo.zip": (lambda: _zip(**{"alice_01_logit_lens.ipynb": _nb(), "../01_logit_lens.ipynb": _nb()}), FULL),
+    # A name that would start a spreadsheet formula, or markup in the formgrader: never used.
+    "=cmd|' -c calc'!A0_01_logit_lens.ipynb": (lambda: _nb(), "a student name may hold only"),
     "\x1b[2J\x1b[31mevil\nFAILED  fake_09_x.ipynb": (lambda: _nb(), "unknown assignment '09_x'"),
     "mallet_01_logit_lens.ipynb": (None, "a symbolic link: not followed"),  # to the solutions
 }
-MEMBERS_FAILED = {"@jo.zip!../01_logit_lens.ipynb": "an absolute or '..' path inside the zip"}
-STUDENT = {"erin.zip": "erin", "carol/01_logit_lens.ipynb": "carol", "@jo.zip": "'@jo"}
+MEMBERS_FAILED = {"jo.zip!../01_logit_lens.ipynb": "an absolute or '..' path inside the zip"}
+STUDENT = {"erin.zip": "erin", "carol/01_logit_lens.ipynb": "carol", "jo.zip": "jo"}
 PART = ("alice_01_logit_lens.ipynb", "dave_01_logit_lens.ipynb")  # graded before the "kill"
 
 
@@ -195,9 +196,9 @@ def test_a_batch_stopped_midway_resumes_without_losing_or_repeating(batch):
     assert status == 0 and "2 graded, 0 already graded (unchanged), 0 failed to grade" in out
     status, out, _ = batch["runs"]["all"]
     assert status == 1
-    assert "5 graded, 2 already graded (unchanged), 9 failed to grade" in out
+    assert "5 graded, 2 already graded (unchanged), 10 failed to grade" in out
     status, out, _ = batch["runs"]["again"]
-    assert status == 1 and "0 graded, 7 already graded (unchanged), 9 failed to grade" in out
+    assert status == 1 and "0 graded, 7 already graded (unchanged), 10 failed to grade" in out
     assert len(batch["grades"]) == 7  # one row per student, none twice
 
 
@@ -224,7 +225,7 @@ def test_files_that_cannot_be_graded_are_reported_each_with_its_reason(batch):
     for name, why in expected.items():
         assert why in failed[name], failed[name]
     assert "graded  erin 01_logit_lens 10/10  (erin.zip!01_logit_lens.ipynb)" in out
-    assert "graded  @jo 01_logit_lens 10/10  (@jo.zip!alice_01_logit_lens.ipynb)" in out
+    assert "graded  jo 01_logit_lens 10/10  (jo.zip!alice_01_logit_lens.ipynb)" in out
     assert "\x1b" not in out and "\nFAILED  fake" not in out  # no forged line, no escape sequence
 
 
@@ -244,7 +245,7 @@ def test_feedback_shows_points_and_messages_and_never_hidden_tests(batch, tmp_pa
     status, out, _ = _run(capsys, "--course", str(batch["course"]), "feedback", "--out", str(tmp_path))
     assert status == 0 and "wrote 7 feedback pages" in out
     pages = {path.stem: path.read_text() for path in tmp_path.glob("*.html")}
-    assert set(pages) == {name.lstrip("'").replace("@", "_") for name in batch["grades"]}
+    assert set(pages) == set(batch["grades"])
     dave = pages["dave"]
     assert "test_lens_accuracy</td><td class=\"points\">0 / 3" in dave
     assert "AssertionError" in dave and "10 / 10" not in dave and "7 / 10 auto-graded points" in dave

@@ -420,7 +420,7 @@ def test_grade_command_reports_each_cell_and_a_total_without_written_answers(tmp
     assert f"auto-graded total                        0/{total:g}" in out
     assert "no answer written: 0/2" in out
     assert main(["--course", str(tmp_path / "course"), "export", "--out", str(tmp_path / "g.csv")]) == 0
-    assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith("cli,0.0")
+    assert (tmp_path / "g.csv").read_text().splitlines()[1].startswith('"cli","0.0"')  # every field quoted
 
 
 def test_check_reports_each_exercise_with_its_message_and_never_the_hidden_tests(tmp_path, capfd):

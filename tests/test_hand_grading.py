@@ -33,7 +33,7 @@ HOSTILE = ("Layer 1 copies: the jump is there. <script>alert('script')</script>"
            "```\nkeep < this\n\nblank line\n```\n")
 FILES = {  # file name -> (student, LMS id)
     f"doejane_123_456_{A}.ipynb": ("doejane", "123"),                               # Canvas
-    f"Jane Roe_77_assignsubmission_file_/{A}.ipynb": ("Jane Roe", "77"),            # Moodle
+    f"Jane O'Roe_77_assignsubmission_file_/{A}.ipynb": ("Jane O'Roe", "77"),            # Moodle
     f"carol_{A}.ipynb": ("carol", None),                                            # the course's own
 }
 POINTS = sum(auto_graded_points(read(SOLUTIONS / f"{A}.ipynb")).values())
@@ -53,7 +53,7 @@ def _run(capsys, *args) -> tuple[int, str]:
 def graded(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"hand-{request.param}")
     folder = root / "submissions"
-    answers = {"doejane": HOSTILE, "Jane Roe": "Layer 1: after it the lens is right.", "carol": None}
+    answers = {"doejane": HOSTILE, "Jane O'Roe": "Layer 1: after it the lens is right.", "carol": None}
     for name, (student, _) in FILES.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(_submission(answers[student]), str(folder / name))
@@ -171,6 +171,12 @@ def hand_graded(graded):
             with page.expect_response(lambda r: "/formgrader/api/comment/" in r.url and r.request.method == "PUT"):
                 page.fill(f"#{WRITTEN}-comment", "Right layer; say why the lens cannot see heads.")
                 page.press(f"#{WRITTEN}-comment", "Tab")
+            # Every page that shows a name (nbgrader's put it into HTML and scripts as it is).
+            for student, _ in FILES.values():
+                for url in (f"manage_students/{student}", f"manage_students/{student}/{A}"):
+                    page.goto(f"{base}/formgrader/{url}")
+                    page.wait_for_load_state("networkidle")
+                    seen.setdefault("names shown", []).append(student in page.inner_text("body"))
             seen["dialogs"] = dialogs
             browser.close()
         seen["log"] = (graded["root"] / "formgrader.log").read_text()  # (before it is stopped)
@@ -181,11 +187,12 @@ def hand_graded(graded):
 
 
 def test_a_ta_finds_the_written_answer_with_its_marking_guide(hand_graded):
-    assert hand_graded["waiting"] == 2  # doejane and Jane Roe wrote answers; carol did not
+    assert hand_graded["waiting"] == 2  # doejane and Jane O'Roe wrote answers; carol did not
     page = hand_graded["page"]
     assert "Marking guide (2 points, graders only)" in page and "Rubric" in page
     assert "Layer 1 copies" in page
     assert hand_graded["dialogs"] == [], "the student's script ran in the grader's browser"
+    assert all(hand_graded["names shown"]) and len(hand_graded["names shown"]) == 6
     assert not [line for line in hand_graded["log"].splitlines() if line.startswith(("[W", "[E", "[C"))]
 
 
@@ -195,14 +202,14 @@ def test_the_hand_grade_is_in_the_export_and_its_totals(graded, hand_graded, cap
         rows = {row["student"]: row for row in csv.DictReader(handle)}
     assert status == 0
     assert rows["doejane"][f"{A}:{WRITTEN}"] == "1.5" and float(rows["doejane"][A]) == POINTS + 1.5
-    assert rows["Jane Roe"][f"{A}:{WRITTEN}"] == "pending"  # not graded yet: still says so
+    assert rows["Jane O'Roe"][f"{A}:{WRITTEN}"] == "pending"  # not graded yet: still says so
     assert rows["carol"][f"{A}:{WRITTEN}"] == "0.0"  # left blank
 
 
 def test_the_feedback_page_shows_the_points_and_the_comment(graded, hand_graded, capsys, tmp_path):
     status, _ = _run(capsys, *graded["course"], "feedback", "--out", str(tmp_path))
     doejane = (tmp_path / "doejane.html").read_text()
-    roe = (tmp_path / "Jane_Roe.html").read_text()
+    roe = (tmp_path / "Jane_O_Roe.html").read_text()
     assert status == 0
     assert f'{WRITTEN}</td><td class="points">1.5 / 2</td><td>graded by hand' in doejane
     assert "Grader's comment:</strong> Right layer; say why the lens cannot see heads." in doejane
@@ -243,10 +250,10 @@ def test_canvas_export_is_canvas_gradebook_import(graded, capsys, tmp_path):
     assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", A]
     assert points[0].strip() == "Points Possible" and points[1:] == ["", "", "", "", f"{POINTS + 2:g}"]
     by_name = {row[0]: row for row in rows}
-    assert set(by_name) == {"doejane", "Jane Roe", "carol"}  # carol, with no Canvas id, listed
+    assert set(by_name) == {"doejane", "Jane O'Roe", "carol"}  # carol, with no Canvas id, listed
     assert by_name["doejane"][1:5] == ["123", "", "", ""]
-    assert by_name["Jane Roe"][1] == "77" and by_name["carol"][1] == ""
-    assert float(by_name["carol"][5]) == 0.0 and float(by_name["Jane Roe"][5]) == POINTS
+    assert by_name["Jane O'Roe"][1] == "77" and by_name["carol"][1] == ""
+    assert float(by_name["carol"][5]) == 0.0 and float(by_name["Jane O'Roe"][5]) == POINTS
     assert "1 students have no Canvas id" in printed and "carol" in printed
 
 
@@ -259,9 +266,9 @@ def test_moodle_export_is_one_grading_worksheet_per_assignment(graded, capsys, t
     # The three columns Moodle's importer requires, by its own names, and three it reads.
     assert reader.fieldnames == ["Identifier", "Full name", "Grade", "Maximum Grade",
                                  "Last modified (grade)", "Feedback comments"]
-    assert rows["Jane Roe"]["Identifier"] == "Participant 77"
+    assert rows["Jane O'Roe"]["Identifier"] == "Participant 77"
     assert rows["doejane"]["Identifier"] == "Participant 123" and rows["carol"]["Identifier"] == ""
-    assert float(rows["Jane Roe"]["Grade"]) == POINTS and rows["Jane Roe"]["Maximum Grade"] == f"{POINTS + 2:g}"
+    assert float(rows["Jane O'Roe"]["Grade"]) == POINTS and rows["Jane O'Roe"]["Maximum Grade"] == f"{POINTS + 2:g}"
     assert datetime.fromisoformat(rows["carol"]["Last modified (grade)"]).tzinfo is not None
     assert "carol" in printed and "no Moodle id" in printed
 
@@ -281,3 +288,37 @@ def test_every_written_question_has_a_marking_guide_that_the_release_leaves_out(
                 assert nbgrader(question).get("locked"), f"{source_path.name}: {meta['grade_id']}"
                 assert "### BEGIN MARK SCHEME\n**Marking guide" in question.source
                 assert "*Model answer.*" in question.source and "*Rubric.*" in question.source
+
+
+def test_an_lms_id_two_students_claim_is_left_empty_for_both(monkeypatch, tmp_path, capsys):
+    from grader import lms
+    from grader.report import Row
+
+    rows = {name: [Row(A, "test_x", score, 10.0, False, False, None)]
+            for name, score in [("carol", 10.0), ("mallory_x", 0.0), ("dave", 7.0)]}
+    ids = {("carol", A): "111", ("mallory_x", A): "111", ("dave", A): "55"}  # mallory named a file to take 111
+    monkeypatch.setattr(lms, "_grades", lambda db_url: (rows, ids))
+    canvas = lms.write_canvas("sqlite://", tmp_path / "canvas.csv")
+    with open(tmp_path / "canvas.csv", newline="") as handle:
+        by_name = {row[0]: row[1] for row in list(csv.reader(handle))[2:]}
+    assert by_name == {"carol": "", "mallory_x": "", "dave": "55"}
+    assert canvas.claimed == {"111": ["carol", "mallory_x"]} and canvas.without_id == []
+    moodle = lms.write_moodle("sqlite://", tmp_path / "moodle")
+    with open(tmp_path / "moodle" / f"{A}.csv", newline="") as handle:
+        by_name = {row["Full name"]: row["Identifier"] for row in csv.DictReader(handle)}
+    assert by_name == {"carol": "", "mallory_x": "", "dave": "Participant 55"}
+    assert moodle.claimed == {f"111 ({A})": ["carol", "mallory_x"]}
+    assert (tmp_path / "canvas.csv").read_text().startswith('"Student","ID"')  # every field quoted
+
+
+def test_a_pasted_image_is_shown_and_nothing_else_of_an_attachment():
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+    cell = nbformat.v4.new_markdown_cell(
+        "Sketch: ![my sketch](attachment:image.png) ![svg](attachment:x.svg) ![gone](attachment:none.png)"
+        " [a](imageXYZ) <img src=attachment:image.png onerror=alert(1)>")
+    cell.attachments = {"image.png": {"image/png": png}, "x.svg": {"image/svg+xml": "<svg onload=alert(1)/>"}}
+    shown = inert(nbformat.v4.new_notebook(cells=[cell])).cells[0]
+    assert f'<img alt="my sketch" src="data:image/png;base64,{png}">' in shown.source
+    assert "[svg]" in shown.source and "[gone]" in shown.source
+    assert "onerror" not in shown.source and "onload" not in shown.source and "attachments" not in shown
+    nbformat.validate(nbformat.v4.new_notebook(cells=[shown]))  # (an added cell that lost its attachment: no error)

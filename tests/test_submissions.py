@@ -165,3 +165,66 @@ def test_two_people_an_lms_names_alike_are_told_apart_by_their_ids(tmp_path):
     assert found == {("Jane Doe (11)", A, "11"), ("Jane Doe (12)", A, "12"),
                      ("Jane Doe (40)", "02_qk_ov_circuits", "40"),
                      ("Jo Ng", A, "77"), ("Jo Ng", "02_qk_ov_circuits", "78")}
+
+
+@pytest.mark.parametrize("name", [
+    "<img src=x onerror=alert(1)>", 'x";alert(1);"', "=cmd|' /C calc'!A0", "@jo", "-2+3", "a\\b", "semi;colon",
+    "x" * 65, "(paren", "esc\x1b[2Jape", "zero\u200bwidth"])
+def test_a_student_name_outside_the_allow_list_is_reported_never_used(tmp_path, name):
+    path = tmp_path / name / f"{A}.ipynb"  # a folder named so: a folder per student
+    path.parent.mkdir(parents=True)
+    path.write_bytes(nbformat.writes(student_submission(A)).encode())
+    (sub,) = discover(tmp_path, KNOWN)
+    assert sub.student is None and sub.error
+    assert "student name" in sub.error
+
+
+@pytest.mark.parametrize("name", ["Zoë O'Brien-Li", "李 小龙", "smith_j", "Jane Doe (11)", "o.neil"])
+def test_names_from_any_script_with_the_usual_punctuation_are_kept(tmp_path, name):
+    (tmp_path / f"{name}_{A}.ipynb").write_bytes(nbformat.writes(student_submission(A)).encode())
+    (sub,) = discover(tmp_path, KNOWN)
+    assert (sub.student, sub.error) == (name, None)
+
+
+@pytest.mark.parametrize("path, student, lms_id", [
+    # What the student named the file cannot take over the LMS's prefix, nor its id.
+    ("mallory_999_888_x_late_111_223_01_logit_lens.ipynb", "mallory", "999"),
+    ("Eve_66_assignsubmission_file_y_55_1_01_logit_lens.ipynb", "Eve", "66"),
+    ("Eve_66_assignsubmission_file_x_late_55_1_01_logit_lens.ipynb", "Eve", "66"),
+    ("smithj_late_123_456_01_logit_lens.ipynb", "smithj", "123"),
+    ("bob_smith_01_logit_lens.ipynb", "bob_smith", None),
+])
+def test_an_lms_prefix_is_read_from_the_left_of_the_file_name(tmp_path, path, student, lms_id):
+    (tmp_path / path).write_bytes(nbformat.writes(student_submission(A)).encode())
+    (sub,) = discover(tmp_path, KNOWN)
+    assert (sub.student, sub.lms_id) == (student, lms_id)
+
+
+def test_hidden_notebooks_are_reported_and_system_files_skipped(tmp_path):
+    good = nbformat.writes(student_submission(A)).encode()
+    for name in [".._01_logit_lens.ipynb", "._01_logit_lens.ipynb", "__MACOSX/._alice_01_logit_lens.ipynb",
+                 ".ipynb_checkpoints/alice_01_logit_lens-checkpoint.ipynb", ".DS_Store", "bob/.hidden/x.ipynb"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(good)
+    found = {sub.label: sub.error for sub in discover(tmp_path, KNOWN)}
+    assert set(found) == {".._01_logit_lens.ipynb", "._01_logit_lens.ipynb"}
+    assert all("a hidden file" in why for why in found.values())
+
+
+def test_names_that_differ_only_in_case_are_reported(tmp_path):
+    good = nbformat.writes(student_submission(A)).encode()
+    (tmp_path / "Carol_01_logit_lens.ipynb").write_bytes(good)
+    (tmp_path / "carol_02_qk_ov_circuits.ipynb").write_bytes(good)
+    (tmp_path / "carol  _01_logit_lens.ipynb").write_bytes(good)  # spaces collapse: "carol"
+    errors = [sub.error for sub in discover(tmp_path, KNOWN)]
+    assert len(errors) == 3 and all("differ only in case (Carol, carol)" in e for e in errors)
+
+
+def test_the_jane_doe_the_gradebook_knows_keeps_her_name_and_hand_grades(tmp_path):
+    good = nbformat.writes(student_submission(A)).encode()
+    for name in ["Jane Doe_11_assignsubmission_file_/01_logit_lens.ipynb",
+                 "Jane Doe_12_assignsubmission_file_/01_logit_lens.ipynb"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(good)
+    found = discover(tmp_path, KNOWN, graded_ids={("Jane Doe", A): "11"})
+    assert {(s.student, s.lms_id) for s in found} == {("Jane Doe", "11"), ("Jane Doe (12)", "12")}
