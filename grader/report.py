@@ -174,8 +174,9 @@ def write_feedback(db_url: str, out_dir: Path) -> list[Path]:
             continue
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", student).lstrip(".") or "_"
         path = out_dir / f"{stem}.html"
-        for n in itertools.count(2):  # two names that differ only in punctuation get a page each
-            if path not in written:
+        taken = {page.name.casefold() for page in written}
+        for n in itertools.count(2):  # names that differ only in punctuation (or case, on a
+            if path.name.casefold() not in taken:  # case-insensitive disk) get a page each
                 break
             path = out_dir / f"{stem}-{n}.html"
         path.write_text(feedback_html(student, rows), encoding="utf-8")

@@ -52,6 +52,7 @@ MAX_UNZIPPED = 512 << 20  # bytes read out of one zip, all members together
 MAX_DEPTH = 64            # JSON nesting in a notebook (nbformat itself needs about 10)
 MAX_CELLS = 2000          # cells in a notebook (a release has under 100)
 MAX_NAME = 64             # characters of a student's name
+MAX_IMAGES = 4 << 20      # base64 characters of the images pasted into one markdown cell
 _NAME = re.compile(r"[^\W_][\w .'()-]*")
 _SKIPPED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 
@@ -350,16 +351,17 @@ def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS,
             found = list(_submissions(_entries_in_zip(archive), known, patterns, prefix))
         except SubmissionError as problem:
             found = [Submission(source.name, None, None, b"", str(problem))]
-    _tell_apart(found, graded_ids or {})
-    # Names that differ only in case: one student twice, or two that cannot be told apart.
+    graded_ids = graded_ids or {}
+    _tell_apart(found, graded_ids)
+    # Names that differ only in case (here, or from the gradebook): one student twice, or two
+    # that cannot be told apart; on a case-insensitive disk, their folders would be one.
     spellings: dict[str, set] = {}
-    for sub in found:
-        if not sub.error:
-            spellings.setdefault(sub.student.casefold(), set()).add(sub.student)
+    for student in {student for student, _ in graded_ids} | {sub.student for sub in found if not sub.error}:
+        spellings.setdefault(student.casefold(), set()).add(student)
     for sub in found:
         if not sub.error and len(spellings[sub.student.casefold()]) > 1:
-            sub.error = (f"names that differ only in case ({', '.join(sorted(spellings[sub.student.casefold()]))}): "
-                         "rename the files or folders so that each student has one name")
+            sub.error = (f"names that differ only in case ({', '.join(sorted(spellings[sub.student.casefold()]))}), "
+                         "here or in the gradebook: rename the files or folders so that each student has one name")
     # Two files for one student and assignment: grading either would be a guess.
     by_key: dict[tuple, list[Submission]] = {}
     for sub in found:
@@ -378,20 +380,21 @@ def discover(source: Path, known: list[str], patterns=DEFAULT_PATTERNS,
 
 
 def _tell_apart(found: list[Submission], graded_ids: dict) -> None:
-    """One name with two LMS ids in one assignment: different people the LMS named alike
-    (two Jane Does). The one the gradebook knows by that name and id keeps the name (and
-    the hand grades given to it); each other is known by name and id, ``Jane Doe (<id>)``,
-    in every assignment, as the LMS's grade import knows them. (Moodle's ids differ between
-    assignments: only within one do they tell people apart.)"""
+    """One name (up to case) with two LMS ids in one assignment: different people the LMS
+    named alike (two Jane Does). The one the gradebook knows by that name and id keeps the
+    name (and the hand grades given to it); each other is known by name and id,
+    ``Jane Doe [<id>]`` (brackets, which no student's name holds), in every assignment, as
+    the LMS's grade import knows them. (Moodle's ids differ between assignments: only within
+    one do they tell people apart.)"""
     ids: dict[tuple, set] = {}
     for sub in found:
         if not sub.error and sub.lms_id:
-            ids.setdefault((sub.student, sub.assignment), set()).add(sub.lms_id)
+            ids.setdefault((sub.student.casefold(), sub.assignment), set()).add(sub.lms_id)
     alike = {student for (student, _), seen in ids.items() if len(seen) > 1}
     known = {(student, lms_id) for (student, _), lms_id in graded_ids.items() if lms_id}
     for sub in found:
-        if not sub.error and sub.lms_id and sub.student in alike and (sub.student, sub.lms_id) not in known:
-            sub.student = f"{sub.student} ({sub.lms_id})"
+        if not sub.error and sub.lms_id and sub.student.casefold() in alike and (sub.student, sub.lms_id) not in known:
+            sub.student = f"{sub.student} [{sub.lms_id}]"
 
 
 # --- normalisation -------------------------------------------------------------------
@@ -462,6 +465,22 @@ def parse(data: bytes) -> dict:
     return notebook
 
 
+def _images(cell) -> dict:
+    """The PNG and JPEG images pasted into a markdown cell (its attachments), within a size
+    budget: what a written answer may carry besides its text."""
+    found, budget = {}, MAX_IMAGES
+    attachments = cell.get("attachments")
+    for name, bundle in (attachments.items() if isinstance(attachments, dict) else ()):
+        if not isinstance(name, str) or not isinstance(bundle, dict):
+            continue
+        kept = {mime: data for mime, data in bundle.items()
+                if mime in ("image/png", "image/jpeg") and isinstance(data, str) and len(data) <= budget}
+        if kept:
+            budget -= sum(map(len, kept.values()))
+            found[name] = kept
+    return found
+
+
 def normalise(data: bytes, assignment: str, release_dir: Path = RELEASE) -> nbformat.NotebookNode:
     """The release notebook of ``assignment`` with the student's answers and added cells.
 
@@ -513,6 +532,8 @@ def normalise(data: bytes, assignment: str, release_dir: Path = RELEASE) -> nbfo
     out = copy.deepcopy(release)
     for r, s in answers.items():
         out.cells[r].source = _source(student[s])
+        if out.cells[r].cell_type == "markdown" and _images(student[s]):
+            out.cells[r].attachments = _images(student[s])
     # Added cells go after the release cell of the nearest matched cell above them.
     placed: dict[int, list] = {}
     anchor = -1
@@ -522,7 +543,7 @@ def normalise(data: bytes, assignment: str, release_dir: Path = RELEASE) -> nbfo
         elif s in free and cell.get("cell_type") in ("code", "markdown") and _text(cell):
             placed.setdefault(anchor, []).append(
                 nbformat.v4.new_code_cell(_source(cell)) if cell["cell_type"] == "code"
-                else nbformat.v4.new_markdown_cell(_source(cell)))
+                else nbformat.v4.new_markdown_cell(_source(cell), **({"attachments": _images(cell)} if _images(cell) else {})))
     cells = list(placed.get(-1, []))
     for r, cell in enumerate(out.cells):
         cells.append(cell)

@@ -36,6 +36,7 @@ FILES = {  # file name -> (student, LMS id)
     f"Jane O'Roe_77_assignsubmission_file_/{A}.ipynb": ("Jane O'Roe", "77"),            # Moodle
     f"carol_{A}.ipynb": ("carol", None),                                            # the course's own
 }
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
 POINTS = sum(auto_graded_points(read(SOLUTIONS / f"{A}.ipynb")).values())
 
 
@@ -56,7 +57,12 @@ def graded(request, tmp_path_factory):
     answers = {"doejane": HOSTILE, "Jane O'Roe": "Layer 1: after it the lens is right.", "carol": None}
     for name, (student, _) in FILES.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(_submission(answers[student]), str(folder / name))
+        notebook = _submission(answers[student])
+        if student == "doejane":  # with a sketch pasted into her answer
+            cell = next(c for c in notebook.cells if nbgrader(c).get("grade_id") == WRITTEN)
+            cell.source += "\n\n![sketch](attachment:sketch.png)"
+            cell.attachments = {"sketch.png": {"image/png": PNG}}
+        nbformat.write(notebook, str(folder / name))
     course = ["--course", str(root / "course")]
     db_url = f"sqlite:///{root / 'course' / 'gradebook.db'}"
     if request.param == "postgresql":
@@ -165,6 +171,7 @@ def hand_graded(graded):
             page.wait_for_load_state("networkidle")  # the page's scripts have fetched the grades
             page.wait_for_selector(f"#{WRITTEN}")
             seen["page"] = page.inner_text("body")
+            seen["sketches"] = page.locator(f'.student-markdown img[src="data:image/png;base64,{PNG}"]').count()
             with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"):
                 page.fill(f"#{WRITTEN}", "1.5")
                 page.press(f"#{WRITTEN}", "Tab")
@@ -190,7 +197,7 @@ def test_a_ta_finds_the_written_answer_with_its_marking_guide(hand_graded):
     assert hand_graded["waiting"] == 2  # doejane and Jane O'Roe wrote answers; carol did not
     page = hand_graded["page"]
     assert "Marking guide (2 points, graders only)" in page and "Rubric" in page
-    assert "Layer 1 copies" in page
+    assert "Layer 1 copies" in page and hand_graded["sketches"] == 1  # her pasted image too
     assert hand_graded["dialogs"] == [], "the student's script ran in the grader's browser"
     assert all(hand_graded["names shown"]) and len(hand_graded["names shown"]) == 6
     assert not [line for line in hand_graded["log"].splitlines() if line.startswith(("[W", "[E", "[C"))]

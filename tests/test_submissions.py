@@ -162,8 +162,8 @@ def test_two_people_an_lms_names_alike_are_told_apart_by_their_ids(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(good)
     found = {(s.student, s.assignment, s.lms_id) for s in discover(tmp_path, KNOWN) if not s.error}
-    assert found == {("Jane Doe (11)", A, "11"), ("Jane Doe (12)", A, "12"),
-                     ("Jane Doe (40)", "02_qk_ov_circuits", "40"),
+    assert found == {("Jane Doe [11]", A, "11"), ("Jane Doe [12]", A, "12"),
+                     ("Jane Doe [40]", "02_qk_ov_circuits", "40"),
                      ("Jo Ng", A, "77"), ("Jo Ng", "02_qk_ov_circuits", "78")}
 
 
@@ -227,4 +227,34 @@ def test_the_jane_doe_the_gradebook_knows_keeps_her_name_and_hand_grades(tmp_pat
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(good)
     found = discover(tmp_path, KNOWN, graded_ids={("Jane Doe", A): "11"})
-    assert {(s.student, s.lms_id) for s in found} == {("Jane Doe", "11"), ("Jane Doe (12)", "12")}
+    assert {(s.student, s.lms_id) for s in found} == {("Jane Doe", "11"), ("Jane Doe [12]", "12")}
+
+
+def test_a_name_made_to_tell_two_apart_is_no_name_a_student_can_take(tmp_path):
+    good = nbformat.writes(student_submission(A)).encode()
+    for name in ["Bob_11_assignsubmission_file_/01_logit_lens.ipynb", "Bob_49_assignsubmission_file_/01_logit_lens.ipynb",
+                 "Bob (49)_90_assignsubmission_file_/01_logit_lens.ipynb",  # calls herself what Bob 49 would be
+                 "Ann_20_assignsubmission_file_/01_logit_lens.ipynb", "ANN_21_assignsubmission_file_/01_logit_lens.ipynb"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(good)
+    found = {(s.student, s.lms_id, s.error) for s in discover(tmp_path, KNOWN)}
+    assert found == {("Bob [11]", "11", None), ("Bob [49]", "49", None), ("Bob (49)", "90", None),
+                     ("Ann [20]", "20", None), ("ANN [21]", "21", None)}  # case twins with two ids: two people
+
+
+def test_a_name_that_differs_only_in_case_from_one_in_the_gradebook_is_reported(tmp_path):
+    (tmp_path / "ANN_01_logit_lens.ipynb").write_bytes(nbformat.writes(student_submission(A)).encode())
+    (sub,) = discover(tmp_path, KNOWN, graded_ids={("Ann", A): None})
+    assert sub.error and "differ only in case (ANN, Ann" in sub.error
+
+
+def test_a_pasted_image_in_a_written_answer_is_kept_and_nothing_else_attached():
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+    notebook = student_submission(A)
+    cell = next(c for c in notebook.cells if nbgrader(c).get("grade_id") == "written_lens")
+    cell.source = "See: ![image.png](attachment:image.png)"
+    cell.attachments = {"image.png": {"image/png": png, "text/html": "<script>"}, "x.svg": {"image/svg+xml": "<svg/>"}}
+    rebuilt = normalise(nbformat.writes(notebook).encode(), A)
+    answer = next(c for c in rebuilt.cells if nbgrader(c).get("grade_id") == "written_lens")
+    assert answer.attachments == {"image.png": {"image/png": png}}
+    nbformat.validate(rebuilt)
