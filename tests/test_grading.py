@@ -191,6 +191,18 @@ def make_repeated_batch(batch_size, half_len, d_vocab, generator=None):
     assert scores == points
 
 
+def test_a_lens_that_does_not_recompute_the_final_norm_fails_where_it_matters(course, tmp_path):
+    """Without recompute_ln, every depth is scaled by the last stream's norm, and the final
+    LayerNorm's weight and bias are left out: wrong on GPT-2, right on the toy model."""
+    assignment = "01_logit_lens"
+    default = ("def logit_lens(model, cache):\n"
+               "    return cache.apply_ln_to_stack(residual_stack(cache)) @ model.W_U + model.b_U\n")
+    scores = _grade(course, tmp_path, assignment, "no_recompute",
+                    student_submission(assignment, answers={"logit_lens": default}))
+    points = auto_graded_points(read(SOLUTIONS / f"{assignment}.ipynb"))
+    assert scores == {**points, "test_logit_lens": 0.0}
+
+
 # Correct answers written differently from the sources' solutions: the hidden tests must
 # accept any correct implementation, however it is written.
 ALTERNATIVE_ANSWERS = {
@@ -198,7 +210,7 @@ ALTERNATIVE_ANSWERS = {
         "residual_stack": "def residual_stack(cache):\n    return cache.accumulated_resid()\n",
         "logit_lens": """
 def logit_lens(model, cache):
-    stack = cache.apply_ln_to_stack(residual_stack(cache))
+    stack = cache.apply_ln_to_stack(residual_stack(cache), layer=-1, recompute_ln=True)
     return torch.einsum("lbpd,dv->lbpv", stack, model.W_U) + model.b_U
 """,
         "lens_accuracy": """
