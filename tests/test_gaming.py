@@ -191,7 +191,9 @@ def test_slowness_is_bounded_by_the_notebooks_time_budget(course, tmp_path):
     sources = solution_sources(read(SOLUTIONS / f"{assignment}.ipynb"))
     slow = {name: "import time\n" + strip_solution_markers(sources[name]).replace(
         "):\n", "):\n    time.sleep(4.5)\n", 1) for name in ("residual_stack", "logit_lens", "lens_accuracy")}
-    course.api.config.BudgetedExecute.budget = 25
+    # A budget with room for the kernel and the first cells on a busy machine (the first test
+    # calls residual_stack twice: 9 s of sleep), and far less than all the slow calls need.
+    course.api.config.BudgetedExecute.budget = 40
     try:
         start = time.monotonic()
         scores, grade = graded_scores(course, tmp_path, assignment, "sleeper",
@@ -199,7 +201,7 @@ def test_slowness_is_bounded_by_the_notebooks_time_budget(course, tmp_path):
         took = time.monotonic() - start
     finally:
         course.api.config.BudgetedExecute.budget = 600
-    assert took < 60, f"grading took {took:.0f} s"
+    assert took < 80, f"grading took {took:.0f} s"
     assert scores["test_residual_stack"] == 2.0  # correct, slowly, within the budget
     assert scores["test_recap"] == 0.0, (took, scores, grade.failures)  # reached after the budget: not run
     assert any(message.startswith(OVER_BUDGET) for message in grade.failures.values()), grade.failures

@@ -329,7 +329,7 @@ def test_notebook_4_scores_find_the_circuit_and_expose_the_shortcut(curriculum):
     others = lambda values: [values[h] for h in (0, 1, 3)]
     assert all(0.58 <= x <= 0.72 for x in others(by_period[5])), "the other three: about 0.6 to 0.7 on 5+5"
     assert all(x >= 0.74 for n in (10, 15, 20, 25) for x in others(by_period[n])), "0.75 or more from 10+10 on"
-    assert by_period[5][2] <= 0.13 and by_period[10][2] <= 0.13, "L1H2: about 0.1 or less on 5+5 and 10+10"
+    assert by_period[5][2] <= 0.16 and by_period[10][2] <= 0.16, "L1H2: about 0.15 or less on 5+5 and 10+10"
     assert near(by_period[15][2], 0.6, 0.05) and all(near(by_period[n][2], 0.9, 0.03) for n in (20, 25))
     assert all(-8.5 <= positional[n][2] <= -6.5 for n in (5, 10)), "position 0 preferred by 7 to 8"
     assert all(6.5 <= positional[n][2] <= 9 for n in (20, 25)), "a distant target preferred by about as much"
@@ -436,8 +436,8 @@ def test_notebook_5_classifies_heads_by_their_offset(curriculum):
     assert all(5 <= share <= 15 for h in (2, 3) for share in yours[f"L0H{h}"][2:]), "about 10%"
     assert all(shortcut[f"L0H{h}"][:2] == (-24, -24) for h in range(4)), "the shortcut's stripe stays 24 back"
     assert all(shortcut[f"L1H{h}"][:2] == (0, 0) for h in range(4)), "the shortcut's layer-1 heads: their own position"
-    assert 75 <= shortcut["L1H2"][2] <= 85 and all(18 <= shortcut[f"L1H{h}"][2] <= 47 for h in (0, 1, 3)), \
-        "about 80% for L1H2, 20% to 45% for the other three (on 25+25)"
+    assert 75 <= shortcut["L1H2"][2] <= 85 and all(18 <= shortcut[f"L1H{h}"][2] <= 57 for h in (0, 1, 3)), \
+        "about 80% for L1H2, 20% to 55% for the other three"
     # Section 3: L0H2 and L0H3 choose keys by token, L0H1 by position.
     preference = {head: [float(x) for x in re.findall(r" ([\d.]+)x", line)]
                   for head, line in found(r"(L0H\d): most favoured (.*)")}  # three most favoured, then three least
