@@ -153,7 +153,6 @@ class Template:
 
     def __init__(self, python: str, preload: tuple, env: dict, late: tuple, cwd: str):
         self.key = (python, preload, _fits(env, late))
-        self.late = late
         ours, theirs = socket.socketpair()
         self._channel = ours
         self._process = subprocess.Popen([python, "-c", TEMPLATE, str(theirs.fileno()), *preload],
