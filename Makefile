@@ -23,7 +23,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/pytest
 
 release: setup
 	$(BIN)/python -m grader release

@@ -36,11 +36,8 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from grader.batch import solved_submission  # noqa: E402
-from grader.course import RELEASE, assignments  # noqa: E402
+from grader.batch import solved_submission
+from grader.course import GRADING_STEPS, REPO, RELEASE, assignments
 
 KINDS = ("correct", "wrong", "broken", "correct", "untouched")
 PHASES = (("plain", 1), ("grade", 1), ("plain", 2), ("grade", 2))
@@ -133,7 +130,7 @@ def main() -> None:
     students = args.students or (4 if args.quick else 10)
     # As under grading: one torch thread per kernel, notebook 3's training cut short.
     os.environ.update(OMP_NUM_THREADS="1", NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg",
-                      HF_HUB_OFFLINE="1")
+                      INDUCTION_CIRCUITS_MAX_STEPS=str(GRADING_STEPS), HF_HUB_OFFLINE="1")
     names = [a for a in assignments() if (RELEASE / f"{a}.ipynb").exists()]
     runs = defaultdict(list)  # (kind, workers) -> [(total, {file: seconds}, cpu)] over the rounds
     scores = None

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 
 from ._text import printable
-from .course import DEFAULT_COURSE, RELEASE, Course, GradingError, assignments
+from .course import DEFAULT_COURSE, RELEASE, SOLUTIONS, Course, GradingError, assignments
 from .submissions import DEFAULT_PATTERNS, SubmissionError, normalise
 
 
@@ -178,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     feedback.set_defaults(run=_feedback)
 
     args = parser.parse_args(argv)
+    if not SOLUTIONS.is_dir():
+        print(f"error: the grader runs from a checkout of the course, and {SOLUTIONS} is not there: "
+              "install the checkout editable (`make setup`, or `pip install -e '.[course]'`)", file=sys.stderr)
+        return 2
     # nbgrader's own use of SQLAlchemy warns on every submission; the warnings are about
     # nbgrader's internals, not the grades, and would bury the report.
     warnings.filterwarnings("ignore", module="nbgrader")

@@ -19,6 +19,9 @@ SOLUTIONS = REPO / "solutions"
 RELEASE = REPO / "notebooks"
 CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
 DEFAULT_COURSE = Path(__file__).resolve().parent / "course"
+# Training steps a graded notebook runs (the toolkit's INDUCTION_CIRCUITS_MAX_STEPS): a few
+# steps still run the learner's train_step through the loop, and no test needs more.
+GRADING_STEPS = 5
 
 
 def assignments() -> list[str]:
@@ -154,13 +157,12 @@ class Course:
         (ipython / "profile_default").mkdir(parents=True, exist_ok=True)
         (ipython / "profile_default" / "ipython_kernel_config.py").write_text(
             "c.HistoryManager.enabled = False\n")
-        path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
         # One torch thread: with its default thread pool, torch slows down about 18x on
         # a 2-core machine when another process is busy (OpenMP threads spin and fight).
         # No GPU: student code runs in forks of the kernel, and CUDA does not survive a fork.
         with mock.patch.dict(os.environ, INDUCTION_CIRCUITS_HOME=str(scratch), MPLBACKEND="Agg",
-                             OMP_NUM_THREADS="1", PYTHONPATH=path, IPYTHONDIR=str(ipython),
-                             CUDA_VISIBLE_DEVICES=""):
+                             OMP_NUM_THREADS="1", INDUCTION_CIRCUITS_MAX_STEPS=str(GRADING_STEPS),
+                             IPYTHONDIR=str(ipython), CUDA_VISIBLE_DEVICES=""):
             result = self.api.autograde(assignment, student, force=True, create=True)
         self._check(result, f"autograde {assignment} for {student}")
         grade = self.grades(student, assignment)

@@ -4,16 +4,11 @@
 nbgrader by hand from a course folder (``grader/course`` by default) with
 ``--config grader/nbgrader_config.py`` behaves the same way.
 """
-import sys
-from pathlib import Path
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for `grader.sandbox`
-
-from nbgrader.converters import Autograde  # noqa: E402
-from nbgrader.preprocessors import Execute  # noqa: E402
-
-from grader.budget import BudgetedExecute  # noqa: E402
-from grader.sandbox import RestoreStudentCode, SandboxStudentCode  # noqa: E402
+from grader.budget import BudgetedExecute
+from grader.sandbox import RestoreStudentCode, SandboxStudentCode
 
 c = get_config()  # noqa: F821  (nbgrader provides it)
 

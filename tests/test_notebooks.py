@@ -31,7 +31,7 @@ def curriculum(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         for name, value in env.items():
             patch.setenv(name, value)
-        patch.delenv("NBGRADER_EXECUTION", raising=False)
+        patch.delenv("INDUCTION_CIRCUITS_MAX_STEPS", raising=False)
         for name in CURRICULUM:
             notebook = read(SOLUTIONS / f"{name}.ipynb")
             NotebookClient(notebook, timeout=300, kernel_name="python3",

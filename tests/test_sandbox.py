@@ -56,6 +56,19 @@ def test_functions_become_stand_ins_and_values_come_back(ns):
     assert ns["halve"](3) == 1.5
 
 
+def test_student_code_sees_the_libraries_variables_and_none_of_the_graders(ns, monkeypatch):
+    """The training cap (the toolkit's knob, set by the grader) reaches student code, so a
+    display cell that trains is cut short too; nbgrader's and the kernel's variables do not."""
+    monkeypatch.setenv("INDUCTION_CIRCUITS_MAX_STEPS", "5")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv("JPY_PARENT_PID", "1")
+    cell(ns, "import os\ndef seen():\n    return {k: v for k, v in os.environ.items() if k.isupper()}\n")
+    seen = ns["seen"]()
+    assert seen["INDUCTION_CIRCUITS_MAX_STEPS"] == "5"
+    assert "NBGRADER_EXECUTION" not in seen and "JPY_PARENT_PID" not in seen
+    assert set(seen) <= set(_student.KEPT_ENV), set(seen) - set(_student.KEPT_ENV)
+
+
 def test_tampering_in_student_code_never_reaches_the_kernel(ns):
     import builtins
     cell(ns, """

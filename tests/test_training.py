@@ -5,7 +5,7 @@ import torch
 
 from induction_circuits.data import periodic_tokens
 from induction_circuits.model import make_model
-from induction_circuits.training import (GRADING_STEPS, Data, Recipe, TrainingLog, default_step,
+from induction_circuits.training import (MAX_STEPS_VARIABLE, Data, Recipe, TrainingLog, default_step,
                                          has_genuine_circuit, next_token_losses, train)
 
 TINY = Recipe(steps=30, batch_size=8, switch_at=20, later_data=Data(periods=(8, 25), alphabet=(8, 48)))
@@ -55,11 +55,20 @@ def test_stop_when_ends_training_early():
     assert log.steps == [5, 10]
 
 
-def test_grading_runs_cut_training_short(monkeypatch, capsys):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+def test_the_step_cap_cuts_training_short_and_says_so(monkeypatch, capsys):
+    monkeypatch.setenv(MAX_STEPS_VARIABLE, "7")
     log = train(make_model(seed=0), Recipe(steps=500, batch_size=4), eval_every=5, progress=False)
-    assert log.steps[-1] == GRADING_STEPS
-    assert "grading run" in capsys.readouterr().out
+    assert log.steps == [5, 7]
+    assert f"(training capped at 7 steps by {MAX_STEPS_VARIABLE})" in capsys.readouterr().out
+    monkeypatch.setenv(MAX_STEPS_VARIABLE, "50")  # above the recipe's steps: no effect, no message
+    log = train(make_model(seed=0), Recipe(steps=10, batch_size=4), eval_every=5, progress=False)
+    assert log.steps == [5, 10] and "capped" not in capsys.readouterr().out
+
+
+def test_a_step_cap_that_is_not_a_number_is_refused(monkeypatch):
+    monkeypatch.setenv(MAX_STEPS_VARIABLE, "five")
+    with pytest.raises(ValueError, match="whole number of steps, not 'five'"):
+        train(make_model(seed=0), Recipe(steps=10, batch_size=4), progress=False)
 
 
 @pytest.mark.parametrize("second, prev, expected", [(0.05, 0.9, True), (0.2, 0.9, False),

@@ -43,7 +43,8 @@ CONFIG = {"timeout": 60.0, "memory": 4 << 30, "output": 10_000, "message": 1_000
 # The environment variables student code sees: none of the grader's (NBGRADER_EXECUTION, the
 # kernel's connection, the course's folders), only what libraries look up.
 KEPT_ENV = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TERM", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-            "MPLBACKEND", "MPLCONFIGDIR", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "TMPDIR")
+            "MPLBACKEND", "MPLCONFIGDIR", "CUDA_VISIBLE_DEVICES", "PYTHONHASHSEED", "TMPDIR",
+            "INDUCTION_CIRCUITS_MAX_STEPS")
 REPLAYABLE = (*DEFINITIONS, ast.Import, ast.ImportFrom)
 HISTORY = re.compile(r"_i+\d*|_+\d*|_[iod]h|In|Out")
 MAX_RESULT = 64 << 20  # bytes one fork may send back (a graded result is kilobytes)...
