@@ -172,13 +172,14 @@ class Course:
     def _failures(self, student: str, assignment: str) -> dict[str, str]:
         import nbformat
 
+        from ._cells import first_error, grade_id, is_grade
+
         graded = self.root / "autograded" / student / assignment / f"{assignment}.ipynb"
         failures = {}
         for cell in nbformat.read(str(graded), as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-            if cell.cell_type == "code" and meta.get("grade") and errors:
-                failures[meta["grade_id"]] = f"{errors[0].ename}: {errors[0].evalue}"[:500]
+            error = first_error(cell) if cell.cell_type == "code" and is_grade(cell) else None
+            if error:
+                failures[grade_id(cell)] = error[:500]
         return failures
 
     def grades(self, student: str, assignment: str) -> NotebookGrade:

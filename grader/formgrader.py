@@ -25,6 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+from ._cells import is_locked, solution_sources
+
 SHOWN_OUTPUTS = ("text/plain", "image/png", "image/jpeg")
 ATTACHMENT = re.compile(r"!\[([^\]]*)\]\(\s*<?attachment:([^)\s>]+)>?[^)]*\)")
 MAX_IMAGE = 4 << 20  # base64 characters of one pasted image shown to graders
@@ -99,8 +101,7 @@ def inert(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     notebook.metadata.pop("widgets", None)
     for cell in notebook.cells:
         attachments = cell.pop("attachments", None)
-        locked = cell.metadata.get("nbgrader", {}).get("locked", False)
-        if cell.cell_type == "markdown" and not locked:
+        if cell.cell_type == "markdown" and not is_locked(cell):
             cell.source = _inert_markdown(cell.source, attachments)
         elif cell.cell_type == "raw":
             cell.cell_type, cell.source = "markdown", _inert_markdown(f"```\n{cell.source}\n```")
@@ -134,8 +135,7 @@ def answers(notebook: nbformat.NotebookNode | Path) -> dict[str, str]:
         if not notebook.exists():
             return {}
         notebook = nbformat.read(str(notebook), as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in notebook.cells
-            if cell.metadata.get("nbgrader", {}).get("solution")}
+    return solution_sources(notebook)
 
 
 def write_config(course_root: Path, db_url: str) -> Path:

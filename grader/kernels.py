@@ -38,59 +38,8 @@ from traitlets import Bool, List, Unicode
 
 # A kernel dies with the process that started it, even one killed by SIGKILL whose kernels
 # a subreaper (systemd --user) adopts: ipykernel's own watch only starts after the preload.
-DIE_WITH_PARENT = "__import__('ctypes').CDLL(None).prctl(1, 9);"  # PR_SET_PDEATHSIG, SIGKILL
-# The template: argv[1] is its end of a socket pair, the rest the modules to preload. Each
-# request (a JSON line: argv, env, cwd) is answered with a pidfd of the fork that runs it.
-TEMPLATE = r"""
-import ctypes, importlib, json, os, random, signal, socket, sys
-ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grading process
-if sys.path and sys.path[0] == "":
-    del sys.path[0]  # as ipykernel_launcher does
-channel = socket.socket(fileno=int(sys.argv[1]))
-import ipykernel.kernelapp
-for name in sys.argv[2:]:
-    importlib.import_module(name)
-def reap(*_):  # as each fork ends (the grader watches them by pidfd), adding up their CPU time
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG)[0] == 0:
-                return
-        except ChildProcessError:
-            return
-signal.signal(signal.SIGCHLD, reap)
-requests = channel.makefile("rb")
-for line in requests:
-    request = json.loads(line)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # not reaped before its pidfd is open
-    pid = os.fork()
-    if pid == 0:
-        requests.close()
-        channel.close()
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-        os.setsid()  # its own process group, as jupyter_client starts kernels
-        os.chdir(request["cwd"])
-        os.environ.clear()
-        os.environ.update(request["env"])
-        random.seed()  # a fresh process's random state, not the template's
-        if "numpy.random" in sys.modules:
-            sys.modules["numpy.random"].seed()
-        sys.argv = [ipykernel.kernelapp.__file__, *request["argv"]]
-        try:
-            ipykernel.kernelapp.launch_new_instance(argv=request["argv"])
-        finally:
-            os._exit(0)
-    try:
-        fd = os.pidfd_open(pid)
-    except OSError:
-        channel.sendall(b"x")
-        continue
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
-    socket.send_fds(channel, [b"k%d" % pid], [fd])
-    os.close(fd)
-"""
+DIE_WITH_PARENT = "__import__('grader._process', fromlist=['_']).die_with_parent();"
+TEMPLATE = "from grader._template import serve; serve()"  # (argv: its socket, the preload)
 LAUNCHER = ["-m", "ipykernel_launcher"]
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (sun_path, less its final NUL)
 _kernels = itertools.count()
@@ -265,5 +214,4 @@ class WarmExecute(Execute):
     def _arguments(self) -> list[str]:
         preload = [f"--IPKernelApp.exec_lines=__import__('importlib').import_module({name!r});"
                    for name in self.preload]  # (the ';' keeps the module from being shown)
-        first = [f"--IPKernelApp.exec_lines={DIE_WITH_PARENT}"] if sys.platform.startswith("linux") else []
-        return [*first, *preload]
+        return [f"--IPKernelApp.exec_lines={DIE_WITH_PARENT}", *preload]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 
+from ._cells import HIDDEN_TESTS, grade_id
 from ._text import spreadsheet_safe
 from .course import RELEASE, SOLUTIONS, assignments
 from .gradebook import Ledger
@@ -43,7 +44,7 @@ def _cell_order(assignment: str) -> dict[str, int]:
     if not path.exists():
         return {}
     cells = nbformat.read(str(path), as_version=4).cells
-    return {c.metadata.get("nbgrader", {}).get("grade_id"): i for i, c in enumerate(cells)}
+    return {grade_id(c): i for i, c in enumerate(cells)}
 
 
 def gradebook_rows(db_url: str) -> dict[str, list[Row]]:
@@ -104,7 +105,7 @@ def _hidden_lines(assignment: str) -> list[str]:
         return []
     lines = []
     for cell in nbformat.read(str(path), as_version=4).cells:
-        for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", cell.source, re.S):
+        for block in HIDDEN_TESTS.findall(cell.source):
             lines += [line.strip() for line in block.splitlines() if len(line.strip()) >= 12]
     return lines
 

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from ._cells import grade_id, metadata
 from .course import RELEASE
 
 # Tried in order on the end of each file's path inside the folder (a zip counts as a
@@ -399,16 +400,6 @@ def _tell_apart(found: list[Submission], graded_ids: dict) -> None:
 
 # --- normalisation -------------------------------------------------------------------
 
-def _meta(cell) -> dict:
-    meta = cell.get("metadata")
-    meta = meta.get("nbgrader") if isinstance(meta, dict) else None
-    return meta if isinstance(meta, dict) else {}
-
-
-def _grade_id(cell) -> str | None:
-    grade_id = _meta(cell).get("grade_id")
-    return grade_id if isinstance(grade_id, str) else None
-
 
 def _source(cell) -> str:
     source = cell.get("source", "")
@@ -491,16 +482,16 @@ def normalise(data: bytes, assignment: str, release_dir: Path = RELEASE) -> nbfo
     """
     student = parse(data)["cells"]
     release = nbformat.read(str(release_dir / f"{assignment}.ipynb"), as_version=4)
-    ids = {_meta(cell).get("grade_id"): r for r, cell in enumerate(release.cells)}
+    ids = {metadata(cell).get("grade_id"): r for r, cell in enumerate(release.cells)}
     locked = {}
     for r, cell in enumerate(release.cells):
-        if not _meta(cell).get("solution"):
+        if not metadata(cell).get("solution"):
             locked.setdefault(_text(cell), r)
 
     # Which release cell each student cell is (None: an answer or an added cell).
     match: list[int | None] = []
     for cell in student:
-        r = ids.get(_grade_id(cell))
+        r = ids.get(grade_id(cell))
         if r is not None and release.cells[r].cell_type == cell.get("cell_type"):
             match.append(r)
         else:
@@ -508,11 +499,11 @@ def normalise(data: bytes, assignment: str, release_dir: Path = RELEASE) -> nbfo
 
     answers: dict[int, int] = {}  # release answer cell -> student cell
     for s, r in enumerate(match):
-        if r is not None and _meta(release.cells[r]).get("solution"):
+        if r is not None and metadata(release.cells[r]).get("solution"):
             answers[r] = s  # the last copy wins, as it would when the notebook runs
     free = [s for s, r in enumerate(match) if r is None]
     for r, cell in enumerate(release.cells):
-        if r in answers or not _meta(cell).get("solution"):
+        if r in answers or not metadata(cell).get("solution"):
             continue
         signature = _signature(_text(cell))
         candidates = [s for s in free if student[s].get("cell_type") == cell.cell_type

@@ -6,33 +6,18 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "solutions"
-RELEASE = REPO / "notebooks"
+from grader._cells import metadata, solution_sources, without_solution_markers  # noqa: F401 (for the tests)
+from grader.course import RELEASE, REPO, SOLUTIONS  # noqa: F401 (REPO: for the tests)
 
 
 def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
 
 
-def nbgrader(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
 def auto_graded_points(nb) -> dict[str, float]:
     """Points of each auto-graded (code) test cell, by grade_id."""
-    return {nbgrader(c)["grade_id"]: nbgrader(c)["points"] for c in nb.cells
-            if c.cell_type == "code" and nbgrader(c).get("grade") and not nbgrader(c).get("solution")}
-
-
-def solution_sources(nb) -> dict[str, str]:
-    """Source of every cell the student writes in (code exercises and written answers)."""
-    return {nbgrader(c)["grade_id"]: c.source for c in nb.cells if nbgrader(c).get("solution")}
-
-
-def strip_solution_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+    return {metadata(c)["grade_id"]: metadata(c)["points"] for c in nb.cells
+            if c.cell_type == "code" and metadata(c).get("grade") and not metadata(c).get("solution")}
 
 
 def student_submission(assignment: str, answers: dict[str, str] | None = None,
@@ -46,13 +31,13 @@ def student_submission(assignment: str, answers: dict[str, str] | None = None,
     solutions = solution_sources(read(SOLUTIONS / f"{assignment}.ipynb"))
     submission = copy.deepcopy(release)
     for cell in submission.cells:
-        grade_id = nbgrader(cell).get("grade_id")
+        grade_id = metadata(cell).get("grade_id")
         if grade_id not in solutions:
             continue
         if answers and grade_id in answers:
             cell.source = answers[grade_id]
         elif solved:
-            cell.source = strip_solution_markers(solutions[grade_id])
+            cell.source = without_solution_markers(solutions[grade_id])
     return submission
 
 

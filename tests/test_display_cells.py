@@ -3,7 +3,7 @@ those that call student code and whose bindings nothing afterwards can read."""
 import pytest
 
 from grader.sandbox import display_cells
-from nbtools import SOLUTIONS, nbgrader, read
+from nbtools import SOLUTIONS, metadata, read
 
 STUDENT = ("answer", "def score(x):\n    return x * 2\n")
 
@@ -71,8 +71,8 @@ def test_a_student_cell_with_ipython_syntax_may_read_anything():
 def test_in_the_notebooks(assignment, display, kept):
     nb = read(SOLUTIONS / f"{assignment}.ipynb")
     code = [c for c in nb.cells if c.cell_type == "code"]
-    trusted = {nbgrader(c)["grade_id"]: c.source for c in code
-               if nbgrader(c).get("locked") and not nbgrader(c).get("solution")}
-    graded = {nbgrader(c)["grade_id"] for c in code if nbgrader(c).get("grade")}
-    found = display_cells([(nbgrader(c).get("grade_id"), c.source) for c in code], trusted, graded)
+    trusted = {metadata(c)["grade_id"]: c.source for c in code
+               if metadata(c).get("locked") and not metadata(c).get("solution")}
+    graded = {metadata(c)["grade_id"] for c in code if metadata(c).get("grade")}
+    found = display_cells([(metadata(c).get("grade_id"), c.source) for c in code], trusted, graded)
     assert display <= found and not kept & found

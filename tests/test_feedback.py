@@ -1,8 +1,8 @@
 """Feedback pages: points and messages, never the hidden tests (no grading: fast)."""
-import re
 
 import nbformat
 
+from grader._cells import HIDDEN_TESTS
 from grader.report import Row, feedback_html
 from nbtools import SOLUTIONS
 
@@ -11,7 +11,7 @@ A = "01_logit_lens"
 
 def _a_hidden_test_line() -> str:
     source = "".join(c.source for c in nbformat.read(str(SOLUTIONS / f"{A}.ipynb"), as_version=4).cells)
-    block = re.search(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", source, re.S)[1]
+    block = HIDDEN_TESTS.search(source)[1]
     return next(line.strip() for line in block.splitlines() if len(line.strip()) >= 12)
 
 

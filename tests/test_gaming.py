@@ -13,7 +13,7 @@ import pytest
 
 from grader.budget import OVER_BUDGET
 from grader.course import CONFIG_FILE, DEFAULT_COURSE, Course, assignments
-from nbtools import (SOLUTIONS, graded_scores, nbgrader, read, solution_sources, strip_solution_markers,
+from nbtools import (SOLUTIONS, graded_scores, metadata, read, solution_sources, without_solution_markers,
                      student_submission)
 
 pytestmark = pytest.mark.slow
@@ -67,8 +67,8 @@ def course(tmp_path_factory):
 def _answer_names(assignment: str) -> dict[str, list[str]]:
     """The names each answer code cell of the source binds (its functions, its recap answers)."""
     cells = read(SOLUTIONS / f"{assignment}.ipynb").cells
-    return {nbgrader(c)["grade_id"]: sorted(_bound(c.source)) for c in cells
-            if c.cell_type == "code" and nbgrader(c).get("solution")}
+    return {metadata(c)["grade_id"]: sorted(_bound(c.source)) for c in cells
+            if c.cell_type == "code" and metadata(c).get("solution")}
 
 
 def _bound(source: str) -> set:
@@ -95,7 +95,7 @@ def test_shadowing_a_builtin_earns_nothing(course, tmp_path, assignment):
     (and in the first answer cell): the shadows stay in the student's own processes."""
     notebook = student_submission(assignment, solved=False)
     notebook.cells.insert(3, nbformat.v4.new_code_cell(SHADOWS))
-    first = next(c for c in notebook.cells if nbgrader(c).get("solution") and c.cell_type == "code")
+    first = next(c for c in notebook.cells if metadata(c).get("solution") and c.cell_type == "code")
     first.source = SHADOWS + "\n" + first.source
     scores, _ = graded_scores(course, tmp_path, assignment, "shadow", notebook)
     assert set(scores.values()) == {0.0}, scores
@@ -189,7 +189,7 @@ def test_slowness_is_bounded_by_the_notebooks_time_budget(course, tmp_path):
     and the cells after that fail, saying why."""
     assignment = "01_logit_lens"
     sources = solution_sources(read(SOLUTIONS / f"{assignment}.ipynb"))
-    slow = {name: "import time\n" + strip_solution_markers(sources[name]).replace(
+    slow = {name: "import time\n" + without_solution_markers(sources[name]).replace(
         "):\n", "):\n    time.sleep(4.5)\n", 1) for name in ("residual_stack", "logit_lens", "lens_accuracy")}
     # A budget with room for the kernel and the first cells on a busy machine (the first test
     # calls residual_stack twice: 9 s of sleep), and far less than all the slow calls need.

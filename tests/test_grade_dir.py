@@ -24,7 +24,7 @@ import pytest
 
 from grader.__main__ import main
 from grader._text import printable
-from nbtools import REPO, SOLUTIONS, auto_graded_points, nbgrader, read, student_submission
+from nbtools import REPO, SOLUTIONS, auto_graded_points, metadata, read, student_submission
 
 pytestmark = pytest.mark.slow
 
@@ -43,8 +43,8 @@ NOTHING = {name: 0.0 for name in POINTS}
 
 
 def _test_cells(nb):
-    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and nbgrader(c).get("grade")
-            and not nbgrader(c).get("solution")]
+    return [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and metadata(c).get("grade")
+            and not metadata(c).get("solution")]
 
 
 def _colab(nb) -> bytes:
@@ -69,7 +69,7 @@ def _colab(nb) -> bytes:
 def _tampered(nb):
     """Wrong lens_accuracy, its test replaced by `pass`; other tests duplicated, renamed, deleted."""
     tests = _test_cells(nb)
-    names = [nbgrader(nb.cells[i])["grade_id"] for i in tests]
+    names = [metadata(nb.cells[i])["grade_id"] for i in tests]
     nb.cells[tests[names.index("test_lens_accuracy")]].source = "pass"
     nb.cells[tests[names.index("test_recap")]].metadata.nbgrader["grade_id"] = "test_mine"
     duplicate = copy.deepcopy(nb.cells[tests[0]])

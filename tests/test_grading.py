@@ -8,7 +8,7 @@ import pytest
 
 from grader import kernels
 from grader.course import Course, assignments
-from nbtools import (RELEASE, SOLUTIONS, auto_graded_points, nbgrader, read, solution_sources,
+from nbtools import (RELEASE, SOLUTIONS, auto_graded_points, metadata, read, solution_sources,
                      student_submission)
 
 pytestmark = pytest.mark.slow
@@ -105,7 +105,7 @@ def _grade(course, tmp_path, assignment, student, notebook):
 def _shown(course, assignment, student) -> list:
     """Each code cell's printed text and errors in the graded notebook."""
     graded = read(course.root / "autograded" / student / assignment / f"{assignment}.ipynb")
-    return [(nbgrader(c).get("grade_id"), "".join(o.text for o in c.outputs if o.get("name") == "stdout"),
+    return [(metadata(c).get("grade_id"), "".join(o.text for o in c.outputs if o.get("name") == "stdout"),
              [(o.ename, o.evalue) for o in c.outputs if o.output_type == "error"])
             for c in graded.cells if c.cell_type == "code"]
 
@@ -152,8 +152,8 @@ def test_written_answers_wait_for_a_person(course, tmp_path):
     nbformat.write(student_submission(assignment), str(path))
     grade = course.autograde(path, "writer", assignment)
     source = read(SOLUTIONS / f"{assignment}.ipynb")
-    written = {nbgrader(c)["grade_id"] for c in source.cells
-               if c.cell_type == "markdown" and nbgrader(c).get("grade")}
+    written = {metadata(c)["grade_id"] for c in source.cells
+               if c.cell_type == "markdown" and metadata(c).get("grade")}
     assert written and {c.name for c in grade.cells if c.needs_manual_grade} == written
     assert {c.name for c in grade.cells if c.written} == written
     points = auto_graded_points(source)

@@ -22,7 +22,7 @@ import pytest
 
 from grader.__main__ import main
 from grader.formgrader import graded_path, inert
-from nbtools import RELEASE, SOLUTIONS, auto_graded_points, nbgrader, read, student_submission
+from nbtools import RELEASE, SOLUTIONS, auto_graded_points, metadata, read, student_submission
 
 A = "01_logit_lens"
 WRITTEN = "written_lens"
@@ -59,7 +59,7 @@ def graded(request, tmp_path_factory):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         notebook = _submission(answers[student])
         if student == "doejane":  # with a sketch pasted into her answer
-            cell = next(c for c in notebook.cells if nbgrader(c).get("grade_id") == WRITTEN)
+            cell = next(c for c in notebook.cells if metadata(c).get("grade_id") == WRITTEN)
             cell.source += "\n\n![sketch](attachment:sketch.png)"
             cell.attachments = {"sketch.png": {"image/png": PNG}}
         nbformat.write(notebook, str(folder / name))
@@ -82,12 +82,12 @@ def test_every_graded_submission_is_where_the_formgrader_reads_it(graded):
     for student, _ in FILES.values():
         path = graded_path(graded["course_root"], student, A)
         notebook = read(path)
-        cells = {nbgrader(c).get("grade_id"): c for c in notebook.cells}
-        assert "Marking guide" in "".join(c.source for c in notebook.cells if nbgrader(c).get("locked"))
+        cells = {metadata(c).get("grade_id"): c for c in notebook.cells}
+        assert "Marking guide" in "".join(c.source for c in notebook.cells if metadata(c).get("locked"))
         assert "### BEGIN HIDDEN TESTS" in cells["test_lens_accuracy"].source  # as graded
         assert cells["test_residual_stack"].outputs, "the outputs as they were graded"
     shown = read(graded_path(graded["course_root"], "doejane", A))
-    answer = next(c for c in shown.cells if nbgrader(c).get("grade_id") == WRITTEN).source
+    answer = next(c for c in shown.cells if metadata(c).get("grade_id") == WRITTEN).source
     assert "Layer 1 copies" in answer and "<script" not in answer and "onerror" not in answer
     assert "javascript:" not in answer
     assert not (graded["course_root"] / "submitted").exists()  # nothing the formgrader could autograde
@@ -288,11 +288,11 @@ def test_every_written_question_has_a_marking_guide_that_the_release_leaves_out(
         release = RELEASE.joinpath(source_path.name).read_text()
         assert "MARK SCHEME" not in release and "Marking guide" not in release
         for i, cell in enumerate(cells):
-            meta = nbgrader(cell)
+            meta = metadata(cell)
             if cell.cell_type == "markdown" and meta.get("grade") and meta.get("solution"):
                 question = cells[i - 1]
                 # locked: autograde restores the cell whole, so the formgrader shows the guide
-                assert nbgrader(question).get("locked"), f"{source_path.name}: {meta['grade_id']}"
+                assert metadata(question).get("locked"), f"{source_path.name}: {meta['grade_id']}"
                 assert "### BEGIN MARK SCHEME\n**Marking guide" in question.source
                 assert "*Model answer.*" in question.source and "*Rubric.*" in question.source
 

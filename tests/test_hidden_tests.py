@@ -17,7 +17,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from grader.sandbox._names import bound, changeable
 from grader.course import CONFIG_FILE, assignments
-from nbtools import SOLUTIONS, nbgrader, read
+from nbtools import SOLUTIONS, metadata, read
 
 
 def _declared() -> dict:
@@ -108,12 +108,12 @@ def test_the_rule_finds_what_a_test_derives_from_a_changed_argument():
 
 def _test_cells(assignment: str):
     notebook = read(SOLUTIONS / f"{assignment}.ipynb")
-    answers = [c.source for c in notebook.cells if c.cell_type == "code" and nbgrader(c).get("solution")]
+    answers = [c.source for c in notebook.cells if c.cell_type == "code" and metadata(c).get("solution")]
     students = set().union(*(bound(ast.parse(source).body) for source in answers))
     declared = changeable(_declared(), answers)
     for c in notebook.cells:
-        if c.cell_type == "code" and nbgrader(c).get("grade") and not nbgrader(c).get("solution"):
-            yield nbgrader(c)["grade_id"], c.source, students, declared
+        if c.cell_type == "code" and metadata(c).get("grade") and not metadata(c).get("solution"):
+            yield metadata(c)["grade_id"], c.source, students, declared
 
 
 @pytest.mark.parametrize("assignment", assignments())

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from grader.submissions import SubmissionError, discover, identify, normalise
-from nbtools import nbgrader, student_submission
+from nbtools import metadata, student_submission
 
 A = "01_logit_lens"
 KNOWN = ["01_logit_lens", "02_qk_ov_circuits"]
@@ -75,7 +75,7 @@ def test_discover_reads_zips_and_reports_every_unusable_file(tmp_path):
 
 
 def _cells(nb):
-    return [(cell.cell_type, cell.source.strip(), nbgrader(cell).get("grade_id")) for cell in nb.cells]
+    return [(cell.cell_type, cell.source.strip(), metadata(cell).get("grade_id")) for cell in nb.cells]
 
 
 def _rebuilt(nb):
@@ -90,8 +90,8 @@ def test_intact_submission_is_rebuilt_unchanged():
 def test_tampered_test_cells_are_restored_and_added_cells_kept():
     good = student_submission(A)
     tampered = copy.deepcopy(good)
-    tests = [i for i, c in enumerate(tampered.cells) if nbgrader(c).get("grade") and c.cell_type == "code"
-             and not nbgrader(c).get("solution")]
+    tests = [i for i, c in enumerate(tampered.cells) if metadata(c).get("grade") and c.cell_type == "code"
+             and not metadata(c).get("solution")]
     tampered.cells[tests[0]].source = "pass"                             # edited
     tampered.cells[tests[1]].metadata.nbgrader["grade_id"] = "renamed"   # renamed (kept its code)
     tampered.cells.insert(tests[2], copy.deepcopy(tampered.cells[tests[2]]))  # duplicated
@@ -251,10 +251,10 @@ def test_a_name_that_differs_only_in_case_from_one_in_the_gradebook_is_reported(
 def test_a_pasted_image_in_a_written_answer_is_kept_and_nothing_else_attached():
     png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
     notebook = student_submission(A)
-    cell = next(c for c in notebook.cells if nbgrader(c).get("grade_id") == "written_lens")
+    cell = next(c for c in notebook.cells if metadata(c).get("grade_id") == "written_lens")
     cell.source = "See: ![image.png](attachment:image.png)"
     cell.attachments = {"image.png": {"image/png": png, "text/html": "<script>"}, "x.svg": {"image/svg+xml": "<svg/>"}}
     rebuilt = normalise(nbformat.writes(notebook).encode(), A)
-    answer = next(c for c in rebuilt.cells if nbgrader(c).get("grade_id") == "written_lens")
+    answer = next(c for c in rebuilt.cells if metadata(c).get("grade_id") == "written_lens")
     assert answer.attachments == {"image.png": {"image/png": png}}
     nbformat.validate(rebuilt)

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from nbtools import nbgrader, student_submission
+from nbtools import metadata, student_submission
 
 pytestmark = pytest.mark.slow
 
@@ -126,7 +126,7 @@ def test_visible_test_catches(mistake, tmp_path, monkeypatch):
     assignment, exercise, code, test_cell, hint = MISTAKES[mistake]
     monkeypatch.setenv("INDUCTION_CIRCUITS_HOME", str(tmp_path))
     notebook = student_submission(assignment, answers={exercise: code})
-    end = next(i for i, c in enumerate(notebook.cells) if nbgrader(c).get("grade_id") == test_cell)
+    end = next(i for i, c in enumerate(notebook.cells) if metadata(c).get("grade_id") == test_cell)
     notebook.cells = notebook.cells[:end + 1]
     NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True).execute()
     errors = [o for o in notebook.cells[-1].outputs if o.output_type == "error"]
