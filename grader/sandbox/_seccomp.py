@@ -47,6 +47,13 @@ CLONE_THREAD = 0x10000
 PRIO_PROCESS, IOPRIO_WHO_PROCESS = 0, 1
 
 
+def known(names) -> list[str]:
+    """The calls this libseccomp knows, of ``names``. One it does not know (a call newer than
+    it, such as io_uring's in an old libseccomp) cannot be refused by name, and naming it would
+    fail the whole filter: the other rules still stand without it."""
+    return [name for name in names if seccomp.resolve_syscall(seccomp.Arch.NATIVE, name) != -1]
+
+
 def install() -> bool:
     """Filter this process (and threads it starts later); False where it is unsupported.
     clone is allowed for threads only (clone3, which a filter cannot inspect, says ENOSYS,
@@ -56,13 +63,13 @@ def install() -> bool:
     refuse = seccomp.ERRNO(errno.EPERM)
     try:
         rules = seccomp.SyscallFilter(seccomp.ALLOW)
-        for name in REFUSED:
+        for name in known(REFUSED):
             rules.add_rule(refuse, name)
         rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
         rules.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
         for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
             rules.add_rule(refuse, name, seccomp.Arg(0, seccomp.NE, os.getpid()))
-        for name in OWN_PID:
+        for name in known(OWN_PID):
             rules.add_rule(refuse, name, seccomp.Arg(0, seccomp.NE, 0))
         # setpriority and ioprio_set: (which, who); only "this process" (PRIO_USER or
         # PRIO_PGRP would reach every process of the user or group).
