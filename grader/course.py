@@ -1,8 +1,13 @@
 """The nbgrader course, laid out on demand from ``solutions/``.
 
+Each assignment is written once, as ``solutions/<assignment>.py`` in jupytext's percent
+format (nbgrader's cell metadata in each cell's header; ``solutions/jupytext.toml`` pins
+the format). ``solutions/<assignment>.ipynb`` is generated from it (``release`` writes it;
+a test fails when it is stale) for the tools that read notebooks.
+
 nbgrader wants ``<course>/source/<assignment>/<notebook>.ipynb``; the repository
-keeps one flat ``solutions/<assignment>.ipynb`` per assignment instead. A
-``Course`` copies the sources into a course folder (``grader/course`` unless
+keeps one flat ``solutions/<assignment>.py`` per assignment instead. A
+``Course`` writes the sources into a course folder (``grader/course`` unless
 told otherwise), runs nbgrader there with ``grader/nbgrader_config.py``, and
 copies results out. Submissions are copied in, never touched where they lie.
 """
@@ -25,8 +30,36 @@ GRADING_STEPS = 5
 
 
 def assignments() -> list[str]:
-    """Assignment ids, one per source notebook, in curriculum order."""
-    return sorted(path.stem for path in SOLUTIONS.glob("*.ipynb"))
+    """Assignment ids, one per source file, in curriculum order."""
+    return sorted(path.stem for path in SOLUTIONS.glob("*.py"))
+
+
+def source_notebook(assignment: str, solutions: Path = SOLUTIONS):
+    """The nbgrader source notebook written in ``solutions/<assignment>.py``.
+
+    Cell ids are the cells' grade ids (the text form has no ids, and every cell has a
+    grade id), so the same text always gives the same notebook."""
+    import jupytext
+    import nbformat
+
+    notebook = jupytext.read(solutions / f"{assignment}.py", fmt="py:percent")
+    notebook.metadata.pop("jupytext", None)
+    for cell in notebook.cells:
+        cell.id = cell.metadata["nbgrader"]["grade_id"]
+        if cell.cell_type == "code":
+            cell.execution_count, cell.outputs = None, []
+    nbformat.validate(notebook)
+    return notebook
+
+
+def write_source_notebook(assignment: str, out_dir: Path = SOLUTIONS) -> Path:
+    """Regenerate ``out_dir/<assignment>.ipynb`` from ``solutions/<assignment>.py``."""
+    import nbformat
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{assignment}.ipynb"
+    nbformat.write(source_notebook(assignment), str(target))
+    return target
 
 
 def alembic_head() -> str:
@@ -105,10 +138,12 @@ class Course:
             raise GradingError(f"{what} failed:\n{result.get('error') or result.get('log')}")
 
     def generate(self, assignment: str) -> Path:
-        """Copy the source in and run ``generate_assignment``; returns the release notebook."""
+        """Write the source in and run ``generate_assignment``; returns the release notebook."""
+        import nbformat
+
         source = self.root / "source" / assignment / f"{assignment}.ipynb"
         source.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(SOLUTIONS / f"{assignment}.ipynb", source)
+        nbformat.write(source_notebook(assignment), str(source))
         self._check(self.api.generate_assignment(assignment, force=True, create=True),
                     f"generate_assignment {assignment}")
         self._generated.add(assignment)
@@ -127,8 +162,10 @@ class Course:
         shutil.copyfile(template / "gradebook.db", self.root / "gradebook.db")
         self._generated.update(assignments)
 
-    def release(self, assignment: str, out_dir: Path = RELEASE) -> Path:
-        """Regenerate the student notebook ``out_dir/<assignment>.ipynb`` from its source."""
+    def release(self, assignment: str, out_dir: Path = RELEASE, solutions_dir: Path = SOLUTIONS) -> Path:
+        """Regenerate ``solutions_dir/<assignment>.ipynb`` from ``solutions/<assignment>.py``,
+        then the student notebook ``out_dir/<assignment>.ipynb``."""
+        write_source_notebook(assignment, solutions_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / f"{assignment}.ipynb"
         shutil.copyfile(self.generate(assignment), target)

@@ -9,9 +9,26 @@ import nbformat
 from grader._cells import metadata, solution_sources, without_solution_markers  # noqa: F401 (for the tests)
 from grader.course import RELEASE, REPO, SOLUTIONS  # noqa: F401 (REPO: for the tests)
 
+# Answers the tests hand in, one file each: answers/<assignment>/<exercise>_<case>.py, its
+# first line a comment saying what it is ("another_way": correct, written differently from
+# the solution; "wrong": loses its own test's points; others: a mistake a visible test names).
+ANSWERS = Path(__file__).resolve().parent / "answers"
+
 
 def read(path: Path) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
+
+
+def answer(assignment: str, exercise: str, case: str) -> str:
+    """The code of one answer to ``exercise`` (a grade_id), as a student's cell would hold it."""
+    return (ANSWERS / assignment / f"{exercise}_{case}.py").read_text()
+
+
+def answers(assignment: str, case: str) -> dict[str, str]:
+    """Every answer of one ``case`` for ``assignment``, by exercise."""
+    suffix = f"_{case}.py"
+    return {path.name[:-len(suffix)]: path.read_text()
+            for path in sorted((ANSWERS / assignment).glob(f"*{suffix}"))}
 
 
 def auto_graded_points(nb) -> dict[str, float]:

@@ -24,19 +24,14 @@ import pytest
 
 from grader.__main__ import main
 from grader._text import printable
-from nbtools import REPO, SOLUTIONS, auto_graded_points, metadata, read, student_submission
+from nbtools import REPO, SOLUTIONS, answer, auto_graded_points, metadata, read, student_submission
 
 pytestmark = pytest.mark.slow
 
 A = "01_logit_lens"
 POINTS = auto_graded_points(read(SOLUTIONS / f"{A}.ipynb"))
 WRITTEN = "written_lens"
-WRONG_LENS = {"lens_accuracy": """
-def lens_accuracy(lens_logits, tokens, half_len):
-    # counts the unpredictable first token of the repeat too
-    predictions = lens_logits[:, :, half_len - 1:-1].argmax(-1)
-    return (predictions == tokens[:, half_len:]).float().mean((1, 2))
-"""}
+WRONG_LENS = {"lens_accuracy": answer(A, "lens_accuracy", "wrong")}
 FULL = dict(POINTS)
 ONE_WRONG = {**POINTS, "test_lens_accuracy": 0.0}
 NOTHING = {name: 0.0 for name in POINTS}

@@ -1,0 +1,6 @@
+# A mistake: train_step without zero_grad. Its visible test, test_train_step, fails and says what is wrong.
+def train_step(model, optimizer, tokens):
+    loss = per_token_loss(model(tokens), tokens).mean()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
