@@ -12,9 +12,9 @@ variable set so notebook 3 trains as briefly as it does under grading) and throu
 ``python -m grader grade`` (fresh course each time: everything is graded), with 1 and 2
 workers, and on a Dask LocalCluster of 2 worker processes (``grade --scheduler``, a new
 cluster each time; its start is not timed, the workers' preparing their courses is).
-The machine is shared and noisy (its disk stalls now and then), so the four
-phases run in rounds, in turn forwards and backwards (plain, grade, plain, grade; then
-grade, plain, grade, plain), which cancels a steady drift; each phase's median over the
+The machine is shared and noisy (its disk stalls now and then), so the
+phases run in rounds, in turn forwards and backwards (plain, grade, plain, grade, Dask;
+then Dask, grade, plain, grade, plain), which cancels a steady drift; each phase's median over the
 rounds is reported, each round's own ratios show the spread, and so does a second measure
 that a stall in one notebook hardly moves: the median over the notebooks of each one's
 grading time over its plain execution time. Each phase's CPU time (its processes' user and

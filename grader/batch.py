@@ -13,11 +13,9 @@ is ``Batch``'s, the same for both.
 """
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from ._process import die_with_parent
 from ._text import printable
 from .budget import OVER_BUDGET
 from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
@@ -81,10 +80,9 @@ def _start_worker(parent: int, parent_tmp: str, template: str, assignments: tupl
 
     # Die with the grading process, even one killed by SIGKILL: an orphaned worker would wait
     # for work forever (its kernel and sandbox forks follow it: they watch their parents).
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os._exit(1)
+    die_with_parent()
+    if sys.platform.startswith("linux") and os.getppid() != parent:
+        os._exit(1)
     # Student code may read neither the other workers' courses nor the real one.
     _course = worker_course(Path(parent_tmp), (parent_tmp, *protected))
     _course.adopt(Path(template), assignments)
