@@ -254,7 +254,7 @@ class Batch:
                 for future in self.backend.wait(running):
                     sub = running.pop(future)
                     try:
-                        finished.append(future.result())
+                        finished.append(_as_sent(future.result(), sub))
                     except Exception as error:
                         if not self.backend.lost(error):
                             raise
@@ -316,6 +316,15 @@ class Batch:
                     probes[other] = solved_submission(other)
                     queue.appendleft(probes[other])
                     waiting -= len(held[other])
+
+
+def _as_sent(outcome: Outcome, sub: Submission) -> Outcome:
+    """A worker's outcome on the coordinator's terms: whose it is, which file and its hash
+    come from the submission sent, not from what came back."""
+    outcome.submission = sub
+    if outcome.grade is not None:
+        outcome.grade.student, outcome.grade.assignment = sub.student, sub.assignment
+    return outcome
 
 
 def _probe_problem(outcome: Outcome) -> str | None:

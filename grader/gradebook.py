@@ -113,7 +113,9 @@ class Ledger:
         cells = {cell.name: cell for cell in grade.cells}
         for notebook in submission.notebooks:
             for row in notebook.grades:
-                cell = cells[row.name]
+                cell = cells[row.name]  # (an outcome without one of our cells fails the recording)
+                if not 0 <= cell.score <= row.max_score:  # points from a worker, checked against our cells
+                    raise ValueError(f"{row.name}: {cell.score:g} points, of {row.max_score:g}")
                 # As nbgrader's SaveAutoGrades: a written answer waits for a person.
                 row.auto_score = None if cell.needs_manual_grade else cell.score
                 row.needs_manual_grade = cell.needs_manual_grade
