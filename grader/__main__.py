@@ -152,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                             "{assignment}, {id} (digits) and {any}; default: "
                             + "; ".join(DEFAULT_PATTERNS))
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                       help="notebooks graded at once (default: the number of cores, %(default)s)")
+                       help="notebooks graded at once on this machine (default: the number of cores, "
+                            "%(default)s; with --scheduler, the cluster's worker threads instead)")
     grade.add_argument("--scheduler", metavar="ADDRESS", default=os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
                        help="grade on the workers of this Dask scheduler (tcp://host:8786; default: "
                             "$DASK_SCHEDULER_ADDRESS, else on this machine); see docs/instructors.md")

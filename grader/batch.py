@@ -152,13 +152,9 @@ class Processes:
     def start(self, assignments: tuple[str, ...], protected: tuple[str, ...]) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="grader-batch-")
         template = Path(self._tmp.name) / "template"
-        try:
-            course = Course(template)
-            for assignment in assignments:
-                course.generate(assignment)
-        except BaseException:
-            self.close()
-            raise
+        course = Course(template)
+        for assignment in assignments:
+            course.generate(assignment)
         self._initargs = (os.getpid(), self._tmp.name, str(template), assignments, protected)
 
     def slots(self) -> int:
@@ -401,7 +397,7 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     # the machine: grader/sandbox/_mounts.py); named here for the audit hook, where namespaces are not.
     try:
         batch = Batch(min(workers, max(1, len(todo))), needed, protected=(course.root, Path(folder).resolve()),
-                      scheduler=scheduler)
+                      scheduler=scheduler if todo else None)  # (nothing to grade: no cluster needed)
     except ClusterError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

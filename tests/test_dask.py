@@ -109,3 +109,17 @@ def test_a_file_that_kills_every_worker_it_runs_on_is_reported_alone(cluster, tm
     assert all(outcomes[name].grade.auto_score == 10.0 for name in outcomes if name != "kill")
     # Retried by the scheduler, then by the batch alone (nothing beside it to blame), then reported.
     assert _graded(log).count("kill") == 2 * (ALLOWED_FAILURES + 1)
+
+
+def test_a_worker_whose_course_is_not_the_coordinators_is_refused(cluster, tmp_path, monkeypatch):
+    import grader.cluster
+
+    real = grader.cluster.fingerprint
+    monkeypatch.setattr(grader.cluster, "fingerprint",  # as if the coordinator's solutions had moved on
+                        lambda names: {**real(names), f"solutions/{A}.ipynb": "0" * 64})
+    folder = tmp_path / "submissions"
+    _write(folder, CLASS[:1])
+    status, _, err = _captured(["--course", str(tmp_path / "course"), "grade", str(folder),
+                                "--scheduler", cluster[0].scheduler_address])
+    assert status == 2
+    assert "course is not the one being graded from" in err and f"solutions/{A}.ipynb differ" in err
