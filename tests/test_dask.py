@@ -2,8 +2,10 @@
 
 A LocalCluster of two worker processes (one thread each) stands in for lab machines. It
 grades part of test_grade_dir's class into the real PostgreSQL server to the grades local
-`grade` gives, though one of its workers is killed mid-notebook; and a file that kills every
-worker it runs on (test_batch's stand-in job) is reported alone, the others graded.
+`grade` gives, though one of its workers is killed mid-notebook; a file that kills every
+worker it runs on (test_batch's stand-in job) is reported alone, the others graded; and
+the coordinator trusts a worker no further than it must (its course must be the
+coordinator's; points beyond a cell's are not recorded).
 """
 import os
 import signal
@@ -15,11 +17,14 @@ import psutil
 import pytest
 from distributed import Client, LocalCluster
 
-from grader.batch import Batch
+from grader.batch import Batch, Outcome, record_all
+from grader.course import Course
+from grader.gradebook import Ledger
+from grader.submissions import Submission
 from test_batch import _class, _graded, stand_in_job
 from test_grade_dir import A, FILES, POINTS, STUDENT, _captured, _export, _write
 
-ALLOWED_FAILURES = 1  # workers a task may kill before the scheduler fails it (Dask's default: 3)
+ALLOWED_FAILURES = 1  # the scheduler fails a task that killed more workers than this (Dask's default: 3)
 CLASS = ("alice_01_logit_lens.ipynb", "carol/01_logit_lens.ipynb", "dave_01_logit_lens.ipynb")
 
 
@@ -86,6 +91,20 @@ def test_the_cluster_grades_as_local_grade_does(graded):
     # Resuming works as locally: the hashes are in the gradebook.
     status, out, _ = graded["again"]
     assert status == 0 and "0 graded, 3 already graded (unchanged), 0 failed to grade" in out
+
+
+@pytest.mark.slow
+def test_points_beyond_a_cells_from_a_worker_are_not_recorded(graded):
+    course = Course(graded["root"] / "local")
+    forged = course.grades("alice", A)
+    forged.cells[0].score = forged.cells[0].max_score + 90
+    outcome = Outcome(Submission(f"alice_{A}.ipynb", "alice", A, b"another file"), grade=forged,
+                      graded=(course.root / "autograded" / "alice" / A / f"{A}.ipynb").read_bytes())
+    [recorded] = record_all(course, [outcome])
+    assert recorded.grade is None and "could not record the grades" in recorded.error
+    assert _export(course.root, graded["root"] / "after.csv") == graded["local grades"]
+    with Ledger(course.db_url) as ledger:  # the old file's hash stays: this one is graded again next time
+        assert ledger.hashes()[("alice", A)] != outcome.submission.sha256
 
 
 @pytest.mark.slow
