@@ -11,7 +11,7 @@ environment, so it starts in milliseconds, with the libraries loaded and their m
 shared, and holds nothing of any notebook graded before.
 
 A fork is taken only if it can be what a new process would be: the same Python, preload and
-environment (except ``late_env``: variables read only when used, set in the fork before
+environment (except ``per_kernel_env``: variables read only when used, set in the fork before
 anything runs, such as the folder notebook 3 saves its model in). Otherwise, or if the
 template cannot fork (not Linux, no pidfd), the kernel starts as a process of its own, with
 the same preload. The grading process watches each forked kernel through a pidfd (the
@@ -91,17 +91,17 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
-def _fits(env: dict, late) -> tuple:
-    """What a kernel's environment must share with the template's: all but the late values
+def _fits(env: dict, per_kernel) -> tuple:
+    """What a kernel's environment must share with the template's: all but the per-kernel values
     and jupyter_client's per-kernel ones."""
-    return tuple(sorted((k, v) for k, v in env.items() if k not in late and not k.startswith("JPY_")))
+    return tuple(sorted((k, v) for k, v in env.items() if k not in per_kernel and not k.startswith("JPY_")))
 
 
 class Template:
     """The warm process kernels are forked from."""
 
-    def __init__(self, python: str, preload: tuple, env: dict, late: tuple, cwd: str):
-        self.key = (python, preload, _fits(env, late))
+    def __init__(self, python: str, preload: tuple, env: dict, per_kernel: tuple, cwd: str):
+        self.key = (python, preload, _fits(env, per_kernel))
         ours, theirs = socket.socketpair()
         self._channel = ours
         self._process = subprocess.Popen([python, "-c", TEMPLATE, str(theirs.fileno()), *preload],
@@ -147,17 +147,17 @@ def _forkable(python: str) -> bool:
         and os.path.realpath(python) == os.path.realpath(sys.executable)
 
 
-def _forked_kernel(argv: list[str], env: dict, cwd: str, preload: tuple, late: tuple) -> ForkedKernel | None:
+def _forked_kernel(argv: list[str], env: dict, cwd: str, preload: tuple, per_kernel: tuple) -> ForkedKernel | None:
     """A kernel forked from the template (started, or started again, to fit), or None."""
     global _template
     python, *args = argv
     if args[:2] != LAUNCHER or not _forkable(python):
         return None
-    key = (python, preload, _fits(env, late))
+    key = (python, preload, _fits(env, per_kernel))
     if _template is not None and (_template.key != key or not _template.alive()):
         stop_template()
     if _template is None:
-        _template = Template(python, preload, env, late, cwd)
+        _template = Template(python, preload, env, per_kernel, cwd)
     try:
         return _template.fork(args[2:], env, cwd)
     except OSError as error:  # the template died: a kernel of its own
@@ -172,13 +172,13 @@ def _forking(manager_class: type) -> type:
 
     class ForkingKernelManager(manager_class):
         preload: tuple = ()
-        late: tuple = ()
+        per_kernel: tuple = ()
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw):
             env = dict(kw.get("env") or os.environ)
             if not kw.get("independent"):
                 env["JPY_PARENT_PID"] = str(os.getpid())  # as jupyter_client's launcher sets it
-            kernel = _forked_kernel(kernel_cmd, env, str(kw.get("cwd") or os.getcwd()), self.preload, self.late)
+            kernel = _forked_kernel(kernel_cmd, env, str(kw.get("cwd") or os.getcwd()), self.preload, self.per_kernel)
             if kernel is None:
                 return await super()._async_launch_kernel(kernel_cmd, **kw)
             provisioner = self.provisioner
@@ -193,15 +193,15 @@ class WarmExecute(Execute):
     preload = List(Unicode(), help="Modules every grading kernel imports as it starts").tag(config=True)
     fork = Bool(True, help="Fork kernels from a warm template process (Linux), rather than "
                 "start each as a process of its own").tag(config=True)
-    late_env = List(Unicode(), help="Environment variables read only when used, not as the kernel "
-                    "starts: a kernel forked from the template may be given other values").tag(config=True)
+    per_kernel_env = List(Unicode(), help="Environment variables read only when used, not as the kernel "
+                         "starts: each kernel forked from the template may have its own values").tag(config=True)
 
     def create_kernel_manager(self):
         """nbclient's, with the forking manager and the kernel's arguments (``_arguments``)."""
         self.kernel_name = self.kernel_name or self.nb.metadata.get("kernelspec", {}).get("name") or ""
         manager_class = _forking(self.kernel_manager_class) if self.fork else self.kernel_manager_class
         self.km = manager_class(config=self.config, **({"kernel_name": self.kernel_name} if self.kernel_name else {}))
-        self.km.preload, self.km.late = tuple(self.preload), tuple(self.late_env)
+        self.km.preload, self.km.per_kernel = tuple(self.preload), tuple(self.per_kernel_env)
         self.extra_arguments = [*self.extra_arguments,
                                 *(a for a in self._arguments() if a not in self.extra_arguments)]
         # Unix sockets in a folder of this process's, not TCP on localhost: no port any local

@@ -26,7 +26,7 @@ c.WarmExecute.preload = ["torch", "transformer_lens", "induction_circuits.model"
                          "torch.distributed.elastic", "torch._dynamo"]
 # Where notebook 3 saves its model: read when a notebook saves or loads one, so a kernel
 # forked from the template may be given another value than the template started with.
-c.WarmExecute.late_env = ["INDUCTION_CIRCUITS_HOME"]
+c.WarmExecute.per_kernel_env = ["INDUCTION_CIRCUITS_HOME"]
 # What a call of student code may change in the objects it is handed, by the exercise's
 # parameter names ("random state": the global generators). A call gets its arguments as
 # copies in effect: nothing else it changes reaches the grading kernel.

@@ -99,7 +99,8 @@ def _regex(pattern: str, assignment: str) -> re.Pattern:
     return re.compile(f"(?:^|/){part(pattern)}$")
 
 
-def _names(known: list[str]) -> str:
+def _any_assignment(known: list[str]) -> str:
+    """A regex alternation of the assignments' names, longest first (so none hides another)."""
     return "|".join(re.escape(name) for name in sorted(known, key=len, reverse=True))
 
 
@@ -125,7 +126,7 @@ def _first(matches):
 
 
 def _identify(path: str, known: list[str], patterns) -> tuple[str, str, str | None]:
-    names = _names(known)
+    names = _any_assignment(known)
     if names:
         # A pattern with a folder first: the outermost folder that names a student decides.
         for pattern in patterns:
@@ -176,7 +177,7 @@ def _zip_owner(path: str, patterns) -> tuple[str, str | None]:
 def _member_assignment(name: str, known: list[str]) -> str:
     """Which assignment a zip member is: its file name ends with the assignment's name."""
     base = PurePosixPath(name).name
-    names = _names(known)
+    names = _any_assignment(known)
     if names and (match := re.search(rf"(?P<assignment>{names}){_RESUBMISSION}\.ipynb$", base)):
         return match["assignment"]
     raise SubmissionError(f"the file name names no assignment (known: {', '.join(known)})")

@@ -5,7 +5,9 @@ a day), with its variants as cases. The last grades a "hostile twin" of every no
 answers that shadow every builtin the tests use and wreck every argument they are given.
 """
 import ast
+import hashlib
 import math
+import re
 import time
 
 import nbformat
@@ -13,7 +15,8 @@ import pytest
 
 from grader.budget import OVER_BUDGET
 from grader.course import CONFIG_FILE, DEFAULT_COURSE, Course, assignments
-from nbtools import (SOLUTIONS, graded_scores, metadata, read, solution_sources, without_solution_markers,
+from grader._cells import HIDDEN_TESTS
+from nbtools import (RELEASE, SOLUTIONS, graded_scores, metadata, read, solution_sources, without_solution_markers,
                      student_submission)
 
 pytestmark = pytest.mark.slow
@@ -182,6 +185,81 @@ def logit_lens(model, cache):
     assert message.startswith("ValueError: found: ")
     import codecs
     assert codecs.decode(message.removeprefix("ValueError: found: "), "rot13") == repr(["None", "None"])
+
+
+def _digests(lines) -> list[str]:
+    return sorted({hashlib.sha256(line.strip().encode()).hexdigest() for line in lines if len(line.strip()) >= 20})
+
+
+def test_nothing_student_code_can_reach_holds_a_hidden_test(course, tmp_path):
+    """Student code walks every object it can reach from the kernel's IPython shell (its
+    input history and caches, ``_i00`` and ``db_input_cache`` among them), the notebook's
+    namespace and every loaded module, and looks for the lines of this notebook's hidden
+    tests (by hash: the walker holds no hidden text): it finds none, though it finds a line
+    of an instructor's cell the kernel ran, which shows the walk reaches cell sources."""
+    assignment = "01_logit_lens"
+    source = read(SOLUTIONS / f"{assignment}.ipynb")
+    hidden = _digests(line for cell in source.cells for block in HIDDEN_TESTS.findall(cell.source)
+                      for line in block.splitlines())
+    instructor = next(c.source for c in read(RELEASE / f"{assignment}.ipynb").cells
+                      if c.cell_type == "code" and metadata(c).get("locked") and not metadata(c).get("grade")
+                      and "periodic_tokens(" in c.source)
+    control = _digests([next(line for line in instructor.splitlines() if "periodic_tokens(" in line)])
+    walker = f"""
+def logit_lens(model, cache):
+    import collections, hashlib, sys, time, types
+    hidden, control = set({hidden!r}), set({control!r})
+    wanted = hidden | control
+    found, seen, queue, start = set(), set(), collections.deque([get_ipython(), globals(), sys.modules]), time.monotonic()
+    def lines(text):
+        for line in text[:1 << 20].splitlines():
+            line = line.strip()
+            if len(line) >= 20 and hashlib.sha256(line.encode()).hexdigest() in wanted:
+                found.add(hashlib.sha256(line.encode()).hexdigest())
+    while queue and len(seen) < 200_000 and time.monotonic() - start < 3:  # (a call may take 5 s here)
+        obj = queue.popleft()
+        if id(obj) in seen or isinstance(obj, (int, float, complex, bool, type(None))):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            lines(obj)
+        elif isinstance(obj, (bytes, bytearray)):
+            lines(bytes(obj[:1 << 20]).decode(errors="ignore"))
+        elif isinstance(obj, dict):
+            queue.extend(obj.keys())
+            queue.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset, collections.deque)):
+            queue.extend(obj)
+        elif isinstance(obj, types.CodeType):
+            queue.extend(obj.co_consts)
+        elif isinstance(obj, types.FunctionType):
+            queue.extend([obj.__code__, obj.__defaults__, obj.__kwdefaults__])
+            for c in obj.__closure__ or ():
+                try:
+                    queue.append(c.cell_contents)
+                except ValueError:  # an empty cell
+                    pass
+        else:
+            try:
+                queue.extend(vars(obj).values())
+            except TypeError:
+                pass
+            for slot in getattr(type(obj), "__slots__", ()):
+                try:
+                    queue.append(getattr(obj, slot))
+                except (AttributeError, TypeError):
+                    pass
+    raise ValueError(f"walked {{len(seen)}}: hidden lines {{len(found & hidden)}}, instructor's line {{len(found & control)}}")
+"""
+    scores, grade = graded_scores(course, tmp_path, assignment, "walker",
+                                  student_submission(assignment, answers={"logit_lens": walker}))
+    assert scores["test_logit_lens"] == 0.0
+    message = grade.failures["test_logit_lens"]
+    walk = re.fullmatch(r"ValueError: walked (\d+): hidden lines (\d+), instructor's line (\d+)", message)
+    assert walk, message
+    walked, hidden_found, control_found = map(int, walk.groups())
+    assert walked > 10_000 and control_found == 1, message  # the walk reaches what the kernel ran
+    assert hidden_found == 0, f"{hidden_found} lines of the hidden tests are within student code's reach"
 
 
 def test_slowness_is_bounded_by_the_notebooks_time_budget(course, tmp_path):

@@ -29,7 +29,7 @@ def _run(folder, preload=("wave",), fork=True, **env) -> dict:
     folder.mkdir()
     nb = new_notebook(cells=[new_code_cell(PROBE)])
     with mock.patch.dict(os.environ, env):
-        WarmExecute(fork=fork, preload=list(preload), late_env=["LATE"], kernel_name="python3",
+        WarmExecute(fork=fork, preload=list(preload), per_kernel_env=["LATE"], kernel_name="python3",
                     timeout=60).preprocess(nb, {"metadata": {"path": str(folder)}})
     cell = nb.cells[0]
     pid, parent, cwd, late, early, loaded, bound, history, start, rand = cell.outputs[0].text.strip().split("|")

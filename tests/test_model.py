@@ -1,13 +1,14 @@
 import pickle
+import time
 
 import pytest
 import torch
 
 from induction_circuits import model as model_module
 from induction_circuits.data import periodic_tokens
-from induction_circuits.model import (SHIPPED_CHECKPOINTS, TOY_CONFIG, load_checkpoint,
-                                      load_trained_model, make_model, own_checkpoint_path,
-                                      save_checkpoint)
+from induction_circuits.model import (CIRCUIT_MIN_SCORE, SHIPPED_CHECKPOINTS, TOY_CONFIG,
+                                      circuit_strength, load_checkpoint, load_trained_model,
+                                      make_model, own_checkpoint_path, save_checkpoint)
 
 
 def test_toy_model_has_the_curriculum_architecture():
@@ -70,16 +71,39 @@ def test_a_foreign_file_is_refused(tmp_path):
 
 
 def test_trained_model_prefers_the_learners_checkpoint(tmp_path, monkeypatch, capsys):
+    """A trained model saved where notebook 3 saves the learner's is the one loaded."""
     monkeypatch.setenv("INDUCTION_CIRCUITS_HOME", str(tmp_path))
     assert own_checkpoint_path() == tmp_path / model_module.OWN_CHECKPOINT_NAME
-    shipped = load_trained_model()
-    assert "shipped" in capsys.readouterr().out
-    save_checkpoint(make_model(seed=5), own_checkpoint_path())
+    load_trained_model()
+    assert "shipped" in capsys.readouterr().out, "nothing saved yet: the shipped model"
+    trained = load_checkpoint(SHIPPED_CHECKPOINTS["induction"])
+    save_checkpoint(trained, own_checkpoint_path(), note="the learner's")
     own = load_trained_model()
     out = capsys.readouterr().out
-    assert "your model" in out and out.count("\n") == 1
-    assert not torch.equal(own.W_Q, shipped.W_Q)
-    assert torch.equal(own.W_Q, make_model(seed=5).W_Q)
+    assert out == f"Loaded your model from notebook 3 ({own_checkpoint_path()}).\n"
+    assert own.checkpoint_meta == {"note": "the learner's"}, "loaded from the learner's file"
+    assert torch.equal(own.W_Q, trained.W_Q)
+
+
+def test_a_saved_model_without_the_circuit_falls_back_to_the_shipped_one(tmp_path, monkeypatch, capsys):
+    """Notebook 3 cut short saves a model that never learned: warn in one line, use the shipped one."""
+    monkeypatch.setenv("INDUCTION_CIRCUITS_HOME", str(tmp_path))
+    save_checkpoint(make_model(seed=5), own_checkpoint_path(), note="untrained")
+    start = time.perf_counter()
+    loaded = load_trained_model()
+    elapsed = time.perf_counter() - start
+    out = capsys.readouterr().out
+    assert out.startswith("Warning: your model from notebook 3") and out.count("\n") == 1, out
+    assert str(own_checkpoint_path()) in out and "shipped trained model is used instead" in out
+    shipped = load_checkpoint(SHIPPED_CHECKPOINTS["induction"])
+    assert torch.equal(loaded.W_Q, shipped.W_Q) and "note" not in loaded.checkpoint_meta
+    assert elapsed < 5, f"loading with the check took {elapsed:.1f} s"  # a few hundredths on a CPU
+    previous, induction = circuit_strength(make_model(seed=5))
+    assert max(previous, induction) < 0.2 <= CIRCUIT_MIN_SCORE
+    previous, induction = circuit_strength(shipped)
+    assert previous > 0.9 and induction > 0.8
+    assert max(circuit_strength(load_checkpoint(SHIPPED_CHECKPOINTS["shortcut"]))) < 0.2, \
+        "the 25+25 shortcut does not pass: the check is on 20+20"
 
 
 def test_shipped_checkpoints_are_small_files():

@@ -8,7 +8,7 @@ from nbclient import NotebookClient
 
 from induction_circuits.data import periodic_tokens
 from induction_circuits.model import OWN_CHECKPOINT_NAME, load_checkpoint
-from induction_circuits.scores import circuit_scores
+from induction_circuits.scores import attention_patterns, circuit_scores
 from induction_circuits.training import next_token_losses
 from nbtools import SOLUTIONS, read
 
@@ -193,6 +193,14 @@ def test_notebook_3_trains_the_shortcut_then_the_genuine_circuit(curriculum):
     assert max(shortcut_scores["previous"]) < 0.1 and max(shortcut_scores["induction"][4:]) <= 0.15
     stripe = [float(x) for x in re.findall(r"L0H\d ([\d.]+)", re.search(r"attention 24 positions back, queries 24 to 49: (.*)", text).group(1))]
     assert len(stripe) == 4 and all(near(x, 0.94, 0.01) for x in stripe), "about 0.94 of each head's attention"
+    itself, one_back = ([float(x) for x in re.findall(r"L0H\d ([\d.]+)", part)] for part in re.search(
+        r"before the stripe, queries 1 to 23: attention to itself (.*); one back (.*)", text).groups())
+    assert len(itself) == len(one_back) == 4
+    assert near(itself[1], 0.46, 0.04) and all(itself[h] <= 0.15 for h in (0, 2, 3)), \
+        "L0H1's faint stripe on the diagonal itself: about 0.46; the other heads 0.15 or less"
+    uniform = sum(1 / (q + 1) for q in range(1, 24)) / 23
+    assert near(uniform, 0.12, 0.005) and all(0.07 <= x <= uniform for x in one_back), \
+        "one back: about 0.08 to 0.11, no more than evenly spread attention (0.12)"
     shortcut = loss_report(notebook, "loss_after_repeat(shortcut_model, period):")
     assert 0.005 <= shortcut[25] <= 0.05, "about 0.01 to 0.05 on 25+25"
     assert shortcut[15] > 5 and shortcut[20] > 5, "more than 5 on the other periods, worse than guessing"
@@ -374,10 +382,10 @@ def test_notebook_4_detect_heads_compares_in_the_tensors_dtype():
     """The rule exercise 5 states: a float32 score equal to the threshold counts. The visible test
     catches a comparison made after float() and says why; the hidden tests accept the comparison
     in the tensor's dtype and a tolerance of 1e-6, and reject float() and a strict comparison."""
-    from nbtools import nbgrader
+    from nbtools import metadata
 
     source = next(c.source for c in read(SOLUTIONS / "04_head_scores.ipynb").cells
-                  if nbgrader(c).get("grade_id") == "test_detect_heads")
+                  if metadata(c).get("grade_id") == "test_detect_heads")
     visible = source.split("### BEGIN HIDDEN TESTS")[0]
     answers = {
         "in the tensor's dtype": (True, "scores[l, h] >= threshold"),
@@ -416,6 +424,21 @@ def test_notebook_5_classifies_heads_by_their_offset(curriculum):
     assert rows["L1H1"] == targets[:3] + [1] + targets[4:], "L1H1: query 8 on 1 (its resting place), query 11 falls back to 1"
     assert rows["L1H3"] == [0] + targets[1:5] + [1] + targets[6:], "L1H3: query 8 on 0, query 13 falls back to 1"
     assert rows["L1H2"] == [0] * 8, "L1H2 rests on the first token throughout"
+    # ... and before the repeat, on the same 8+8 sequence (the text reads it off the grid).
+    work, _ = curriculum
+    model = load_checkpoint(work / "home" / OWN_CHECKPOINT_NAME)
+    sample = periodic_tokens(1, 8, 16, generator=torch.Generator().manual_seed(0))
+    first_half = attention_patterns(model, sample)[1, 0, :, :8, :8]  # [head, query, key]
+    assert all(first_half[h, :, 0].min() >= 0.85 for h in (2, 3)), "L1H2 and L1H3: at least 0.85 on the first token"
+    assert first_half[1, 1:, 1].min() >= 0.85, "L1H1: as much on the second token, from query 1 on"
+    favourite = first_half[0].argmax(-1).tolist()
+    assert [q for q in range(8) if q != 2 and favourite[q] == 0] == [0, 1, 3, 7] and \
+        first_half[0, [0, 1, 3, 7], 0].min() >= 0.6, "L1H0 clearly on the first token at queries 0, 1, 3 and 7"
+    assert favourite[2] in (0, 2) and first_half[0, 2, [0, 2]].sum() >= 0.9 and first_half[0, 2, [0, 2]].min() >= 0.3, \
+        "L1H0 at query 2: split between the first token and its own position"
+    assert favourite[4] == 4 and first_half[0, 4, 4] >= 0.6, "L1H0 at query 4: mostly its own position"
+    assert all(q - 2 <= favourite[q] <= q and first_half[0, q, q - 2:q + 1].sum() >= 0.6 for q in (5, 6)), \
+        "L1H0 at queries 5 and 6: the last few positions"
     first_token = {int(q): float(share) for q, share in
                    re.findall(r"(\d+): ([\d.]+)", re.search(r"L1H2's attention to the first token, by query position: (.*)", text).group(1))}
     assert all(first_token[q] >= 0.9 for q in (5, 10, 15, 20)), "nearly all of it up to about position 20"
@@ -536,19 +559,19 @@ def test_notebook_6_ablation_shows_the_circuit_is_causal(curriculum):
 
 def test_notebook_6_verifier_visible_test_names_the_offset_and_the_slice(tmp_path, monkeypatch):
     """Exercise 5's visible test catches the two natural slips, each with a message that names it."""
-    from nbtools import nbgrader, strip_solution_markers, student_submission
+    from nbtools import metadata, without_solution_markers, student_submission
 
     solution = next(c.source for c in read(SOLUTIONS / "06_ablation.ipynb").cells
-                    if nbgrader(c).get("grade_id") == "verify_induction_head")
+                    if metadata(c).get("grade_id") == "verify_induction_head")
     right = "stripe[..., -half_len:].mean().item()"
     slips = {"offset=-half_len,": ("offset=-(half_len - 1),", "half_len - 1 back"),
              "stripe.mean().item()": (right, "[..., -half_len:]")}
     assert all(original in solution for original, _ in slips.values())
     monkeypatch.setenv("INDUCTION_CIRCUITS_HOME", str(tmp_path))
     for slip, (original, hint) in slips.items():
-        code = strip_solution_markers(solution.replace(original, slip))
+        code = without_solution_markers(solution.replace(original, slip))
         notebook = student_submission("06_ablation", answers={"verify_induction_head": code})
-        end = next(i for i, c in enumerate(notebook.cells) if nbgrader(c).get("grade_id") == "test_verify_induction_head")
+        end = next(i for i, c in enumerate(notebook.cells) if metadata(c).get("grade_id") == "test_verify_induction_head")
         notebook.cells = notebook.cells[:end + 1]
         NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True).execute()
         errors = [o for o in notebook.cells[-1].outputs if o.output_type == "error"]

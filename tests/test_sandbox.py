@@ -662,6 +662,15 @@ def _in_fork(steps) -> str:
     return outcome
 
 
+def test_the_seccomp_filter_knows_every_call_it_refuses_here_and_would_survive_one_it_does_not():
+    """A call an old libseccomp does not know is left out, not the whole filter with it; on
+    this machine every call the filter refuses is known (so none is left out)."""
+    from grader.sandbox import _seccomp
+
+    assert _seccomp.known(["read", "no_such_call"]) == ["read"]
+    assert _seccomp.known(_seccomp.REFUSED + _seccomp.OWN_PID) == list(_seccomp.REFUSED + _seccomp.OWN_PID)
+
+
 def test_the_seccomp_filter_refuses_processes_signals_and_sockets_to_native_code_too():
     """No audit hook here: what is refused, the Linux kernel refuses."""
     import socket
@@ -746,10 +755,21 @@ def test_a_fork_sees_nothing_but_its_own():
                             [False, False, False], expected_root])
 
 
+def _as_nobody() -> None:
+    """In a fork of this (root) process: become an ordinary user, as an unprivileged grader is."""
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+        # Changing uid made this process undumpable (its /proc files root's), which a
+        # process an ordinary user starts is not.
+        import ctypes
+        ctypes.CDLL(None).prctl(4, 1)  # PR_SET_DUMPABLE
+
+
 def test_an_unprivileged_grader_gets_the_same_locked_view_through_a_user_namespace():
     """Run as root here, so the fork first drops to nobody: the path a grader run by an
     ordinary user takes (an unprivileged user namespace) must build the same view."""
-    import ctypes
     import shutil
     import tempfile
 
@@ -764,13 +784,7 @@ def test_an_unprivileged_grader_gets_the_same_locked_view_through_a_user_namespa
     os.chmod(scratch, 0o777)
 
     def steps(outcome):
-        if os.getuid() == 0:
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-            # Changing uid made this process undumpable (its /proc files root's), which a
-            # process an ordinary user starts is not.
-            ctypes.CDLL(None).prctl(4, 1)  # PR_SET_DUMPABLE
+        _as_nobody()
         outcome.append(os.getuid() != 0)
         outcome.append(open(os.path.join(secret, "answers.txt")).read())  # readable before
         _view(outcome, scratch, os.path.join(secret, "answers.txt"), [sys.prefix])
@@ -778,6 +792,254 @@ def test_an_unprivileged_grader_gets_the_same_locked_view_through_a_user_namespa
     outcome = _in_fork(steps)
     shutil.rmtree(root)
     assert outcome == repr([True, "hidden", True, False, True, False, True, True, True, True, True, True])
+
+
+def _syscall(name: str, *args) -> int:
+    """A system call made from C, by name (its number from libseccomp): the errno, or 0."""
+    import ctypes
+
+    import pyseccomp
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    number = pyseccomp.resolve_syscall(pyseccomp.Arch.NATIVE, name)
+    return ctypes.get_errno() if libc.syscall(number, *args) == -1 else 0
+
+
+def test_a_fork_cannot_run_native_code_it_wrote_nor_use_io_uring(tmp_path):
+    """A review loaded a compiled extension that a cell wrote into its scratch folder, then
+    opened a TCP connection with io_uring (IORING_OP_SOCKET, _CONNECT), which no socket system
+    call does. Now the scratch folder is noexec (nothing there maps executable), memfd_create
+    (a file elsewhere) is refused, and so is io_uring."""
+    import ctypes
+    import mmap
+    import shutil
+    import subprocess
+    import tempfile
+
+    from grader.sandbox import _mounts, _seccomp
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    content = bytes(8192)
+    if compiler:
+        (tmp_path / "native.c").write_text("int answer(void) { return 42; }\n")
+        subprocess.run([compiler, "-shared", "-fPIC", "-o", str(tmp_path / "native.so"),
+                        str(tmp_path / "native.c")], check=True)
+        assert ctypes.CDLL(str(tmp_path / "native.so")).answer() == 42  # it loads where it was built
+        content = (tmp_path / "native.so").read_bytes()
+    scratch = os.path.realpath(tempfile.mkdtemp(prefix="scratch-"))
+
+    def steps(outcome):
+        outcome.append(_mounts.isolate(scratch, [sys.prefix, sys.base_prefix], [], 1 << 20))
+        outcome.append(_seccomp.install())
+        with open("/proc/self/mountinfo") as handle:
+            options = [line.split()[5] for line in handle if line.split()[4] == scratch]
+        outcome.append("noexec" in options[-1].split(","))
+        path = os.path.join(scratch, "native.so")
+        with open(path, "wb") as handle:
+            handle.write(content)
+        with open(path, "rb") as handle:
+            try:
+                mmap.mmap(handle.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+                outcome.append("mapped")
+            except PermissionError:
+                outcome.append("no exec")
+        try:
+            outcome.append(ctypes.CDLL(path).answer() if compiler else "no compiler")
+        except OSError:
+            outcome.append("not loaded")
+        try:
+            os.memfd_create("native.so")
+            outcome.append("memfd")
+        except PermissionError:
+            outcome.append("no memfd")
+        params = ctypes.create_string_buffer(120)  # struct io_uring_params
+        outcome.append([_syscall("io_uring_setup", 4, params),
+                        _syscall("io_uring_enter", 0, 1, 1, 1, None, 0),
+                        _syscall("io_uring_register", 0, 0, None, 0)])
+
+    outcome = _in_fork(steps)
+    shutil.rmtree(scratch)
+    assert outcome == repr([True, True, True, "no exec", "not loaded" if compiler else "no compiler",
+                            "no memfd", [errno.EPERM] * 3])
+
+
+def test_forks_share_no_ipc_with_each_other_or_the_machine():
+    """A review's fork left a System V message queue on the machine, which the next student's
+    fork could read: each fork now has an IPC namespace of its own, and the filter refuses
+    System V IPC and POSIX message queues (for where no namespace can be made)."""
+    import ctypes
+    import random
+    import shutil
+    import tempfile
+
+    from grader.sandbox import _mounts, _seccomp
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    key, IPC_CREAT, IPC_RMID = random.randrange(1 << 24, 1 << 30), 0o1000, 0
+    scratches = [tempfile.mkdtemp(prefix="scratch-") for _ in range(3)]
+
+    def leaves(outcome):  # the namespace alone, without the filter
+        outcome.append(_mounts.isolate(scratches[0], [sys.prefix, sys.base_prefix], [], 1 << 20))
+        outcome.append(libc.msgget(key, IPC_CREAT | 0o666) >= 0)
+
+    def finds(outcome):
+        outcome.append(_mounts.isolate(scratches[1], [sys.prefix, sys.base_prefix], [], 1 << 20))
+        outcome.append(libc.msgget(key, 0) == -1 and ctypes.get_errno() == errno.ENOENT)
+
+    def filtered(outcome):
+        outcome.append(_mounts.isolate(scratches[2], [sys.prefix, sys.base_prefix], [], 1 << 20))
+        outcome.append(_seccomp.install())
+        for name, args in (("msgget", (0, IPC_CREAT | 0o600)), ("semget", (0, 1, IPC_CREAT | 0o600)),
+                           ("shmget", (0, 4096, IPC_CREAT | 0o600)), ("msgsnd", (0, None, 0, 0)),
+                           ("mq_open", (b"/queue", os.O_CREAT | os.O_RDWR, 0o600, None))):
+            outcome.append(_syscall(name, *args))
+
+    try:
+        assert _in_fork(leaves) == "[True, True]"
+        assert _in_fork(finds) == "[True, True]"          # the next fork: no such queue
+        assert libc.msgget(key, 0) == -1                   # nor on the machine
+        assert _in_fork(filtered) == repr([True, True] + [errno.EPERM] * 5)
+    finally:
+        left = libc.msgget(key, 0)
+        if left >= 0:
+            libc.msgctl(left, IPC_RMID, None)
+        for scratch in scratches:
+            shutil.rmtree(scratch)
+
+
+def test_a_fork_may_reschedule_only_itself():
+    """As an ordinary user (how the threat model says to grade), the review's fork reniced,
+    pinned and SCHED_IDLEd another process of the same user (the template, the grading
+    kernel). The filter now allows these calls only on the fork itself (pid 0)."""
+    import ctypes
+    import resource
+
+    from grader.sandbox import _seccomp
+
+    def steps(outcome):
+        _as_nobody()
+        read, write = os.pipe()
+        sibling = os.fork()  # another process of the same user (one the fork may not touch)
+        if sibling == 0:
+            os.setpgid(0, 0)
+            os.close(write)
+            os.read(read, 1)
+            os._exit(0)
+        os.close(read)
+        os.setpgid(sibling, sibling)
+        cores = os.sched_getaffinity(sibling)
+        os.setpriority(os.PRIO_PROCESS, sibling, 1)  # without the filter: allowed, same user
+        outcome.append(_seccomp.install())
+        siginfo = (ctypes.c_int * 32)(0, 0, -1)  # si_signo, si_errno, si_code = SI_QUEUE
+        for attempt in (lambda: os.setpriority(os.PRIO_PROCESS, sibling, 19),
+                        lambda: os.setpriority(os.PRIO_PGRP, sibling, 19),
+                        lambda: os.sched_setaffinity(sibling, {min(cores)}),
+                        lambda: os.sched_setscheduler(sibling, os.SCHED_IDLE, os.sched_param(0)),
+                        lambda: os.sched_setparam(sibling, os.sched_param(0)),
+                        lambda: resource.prlimit(sibling, resource.RLIMIT_NOFILE),
+                        lambda: _refused(_syscall("ioprio_set", 1, sibling, 3 << 13)),
+                        lambda: _refused(_syscall("rt_sigqueueinfo", sibling, 0, siginfo)),
+                        lambda: _refused(_syscall("kcmp", os.getpid(), sibling, 0, 0, 0))):
+            try:
+                attempt()
+                outcome.append("allowed")
+            except PermissionError:
+                outcome.append("refused")
+        os.setpriority(os.PRIO_PROCESS, 0, 5)  # itself: still fine (libraries pass 0)
+        os.sched_setaffinity(0, os.sched_getaffinity(0))
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+        resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE))
+        outcome.append([os.getpriority(os.PRIO_PROCESS, 0), os.sched_getscheduler(0) == os.SCHED_BATCH,
+                        _syscall("ioprio_set", 1, 0, (2 << 13) | 4)])
+        outcome.append([os.getpriority(os.PRIO_PROCESS, sibling), os.sched_getscheduler(sibling),
+                        os.sched_getaffinity(sibling) == cores])
+        os.close(write)
+        os.waitpid(sibling, 0)
+
+    outcome = _in_fork(steps)
+    assert outcome == repr([True, *["refused"] * 9, [5, True, 0], [1, os.SCHED_OTHER, True]])
+
+
+def _refused(code: int) -> None:
+    if code == errno.EPERM:
+        raise PermissionError(code, os.strerror(code))
+
+
+@pytest.mark.parametrize("user", ["root", "nobody"])
+def test_a_fork_cannot_start_unbounded_threads(user):
+    """Threads are tasks too: a fork that starts thousands could wear out the machine's process
+    table. Past ``_jail.THREADS`` a thread fails to start (RuntimeError, as when the kernel
+    refuses one) and the fork carries on. For an ordinary user the kernel's own cap
+    (RLIMIT_NPROC, in the fork's user namespace) stops threads Python does not see start."""
+    import _thread
+    import shutil
+    import tempfile
+    import threading
+
+    from grader.sandbox import _jail, _mounts, _seccomp
+
+    root = tempfile.mkdtemp(prefix="threads-")
+    scratch = os.path.join(root, "scratch")
+    os.mkdir(scratch)
+    os.chmod(root, 0o755)
+    os.chmod(scratch, 0o777)
+    raw = _thread.start_new_thread  # as a copy of _thread made by hand would be: not capped
+    attempts = 2_000  # (of 10,000 before the fix, every one started; kept kinder to a shared machine)
+
+    def tasks() -> int:  # the kernel's count of this process's threads
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+
+    def flood(start) -> int:
+        running, gate, started = tasks(), _thread.allocate_lock(), 0
+        gate.acquire()
+        try:
+            for _ in range(attempts):
+                start(lambda: gate.acquire() and gate.release())
+                started += 1
+        except RuntimeError:
+            pass
+        gate.release()
+        deadline = time.monotonic() + 20
+        while tasks() > running and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return started
+
+    def steps(outcome):
+        if user == "nobody":
+            _as_nobody()
+        outcome.append(_mounts.isolate(scratch, [sys.prefix, sys.base_prefix], [], 1 << 20))
+        outcome.append(_seccomp.install())
+        _jail.install(_jail.Rules(scratch, [], [sys.prefix]), 1 << 30, 60)
+        threading.stack_size(1 << 16)  # small stacks: the memory limit alone would not stop them
+        outcome.append(flood(lambda f: threading.Thread(target=f, daemon=True).start()))
+        if user == "nobody":
+            outcome.append(flood(lambda f: raw(f, ())))
+        done = threading.Thread(target=lambda: outcome.append("recovered"))
+        done.start()
+        done.join()
+
+    outcome = eval(_in_fork(steps))
+    shutil.rmtree(root)
+    assert outcome[:2] == [True, True] and outcome[-1] == "recovered", outcome
+    started = outcome[2:-1]
+    assert len(started) == (2 if user == "nobody" else 1) and max(started) < attempts, started
+    assert max(started) <= _jail.THREADS, started
+
+
+def test_a_forged_result_names_only_torchs_dtypes():
+    """A result names a dtype (and a tensor's dtype) by name: a forged one could once name any
+    attribute of torch, a function or a module, for the grader to fetch."""
+    from grader.sandbox import _wire
+
+    assert _wire.decode(("dtype", "torch.float16")) is torch.float16
+    for forged in ("load", "torch.load", "nn", "Tensor", "_dynamo", "__builtins__", 3):
+        with pytest.raises(_wire.Undecodable):
+            _wire.decode(("dtype", forged))
+    header = b'{"tree": {"tensor": 0}, "tensors": [["load", [0], 0]]}'
+    with pytest.raises(_wire.Undecodable):
+        _wire.loads(len(header).to_bytes(8, "little") + header)
+    assert _wire.loads(_wire.dumps(torch.ones(2, dtype=torch.bfloat16))).dtype is torch.bfloat16
 
 
 @pytest.mark.slow

@@ -3,8 +3,12 @@
 An audit hook (which nothing can remove once added) refuses processes, sockets,
 ctypes, writes outside the child's scratch folder, reads of the course and repository
 (sources, hidden tests, the gradebook, other students' work), and the introspection
-that reaches the trusted kernel's frames. Resource limits bound memory, CPU time and
-file sizes.
+that reaches the trusted kernel's frames. Resource limits bound memory, CPU time,
+file sizes and threads.
+
+Renicing, pinning or rescheduling another process (``os.setpriority``, ``os.sched_*``)
+raises no audit event: the seccomp filter (``_seccomp``) refuses those unless aimed at
+the fork itself.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ DENIED = ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spaw
           "os.chroot")
 # C modules whose functions start processes or send signals without an audit event of their
 # own: already loaded, their functions are disarmed below; loading a fresh copy is refused.
-NATIVE = {"_posixsubprocess", "_ctypes", "posix", "_signal"}
+NATIVE = {"_posixsubprocess", "_ctypes", "posix", "_signal", "_thread"}
 DISARM = {"_posixsubprocess": ["fork_exec"], "posix": ["pidfd_open"], "os": ["pidfd_open"],
           "signal": ["pidfd_send_signal"], "_signal": ["pidfd_send_signal"], "subprocess": ["_fork_exec"]}
 WRITES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link",
@@ -29,6 +33,10 @@ WRITES = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chow
 LISTINGS = ("os.listdir", "os.scandir")
 PROC = re.compile(r"^/proc/[^/]+/(mem|environ|fd|fdinfo|map_files|maps|root|cwd|task|exe)(/|$)")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+# Threads a fork may run at once (its main thread and student code's among them): far more
+# than torch's pool takes (OMP_NUM_THREADS=1 under grading), far fewer than would wear out
+# the machine's process table (a fork may not start processes, but threads are tasks too).
+THREADS = 256
 
 
 class Rules:
@@ -65,6 +73,7 @@ def install(rules: Rules, memory_bytes: int, cpu_seconds: int) -> None:
     # Path checks use os.path.realpath, which itself audits nothing: no recursion.
 
     _disarm()
+    _cap_threads()
 
     def hook(event: str, args: tuple) -> None:
         if event.startswith(DENIED):
@@ -102,6 +111,28 @@ def _disarm() -> None:
                 setattr(sys.modules[module], name, refuse)
 
 
+def _cap_threads() -> None:
+    """Python threads beyond ``THREADS`` fail to start, as when the kernel refuses one. The
+    kernel's own cap (RLIMIT_NPROC, below) holds for native threads too, but Linux never
+    applies it to root: this one holds for ``threading`` whoever runs the grader. (A copy of
+    ``_thread`` made by hand gets past it; as root, only the memory limit, through threads'
+    stacks, and the time limit then bound threads.)"""
+    import _thread
+    import threading
+
+    start = _thread.start_new_thread
+    stale = _thread._count()  # (after a fork, it still counts the kernel's threads, gone here)
+
+    def capped(function, args, kwargs=None):
+        if _thread._count() - stale >= THREADS - 1:  # (and the main thread)
+            raise RuntimeError(f"can't start new thread: graded code may run {THREADS} threads at most")
+        return start(function, args, kwargs or {})
+
+    _thread.start_new_thread = _thread.start_new = capped
+    if getattr(threading, "_start_new_thread", None) is start:
+        threading._start_new_thread = capped
+
+
 def _limits(memory_bytes: int, cpu_seconds: int) -> None:
     with open("/proc/self/status") as status:  # torch has mapped a lot already: allow on top of it
         mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
@@ -110,3 +141,9 @@ def _limits(memory_bytes: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (used + cpu_seconds, used + cpu_seconds + 1))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails to write; no kill
     resource.setrlimit(resource.RLIMIT_FSIZE, (256 << 20, 256 << 20))
+    # Threads, native ones too: RLIMIT_NPROC counts a user's tasks in their user namespace,
+    # so only in one of the fork's own (a grader run unprivileged, see ``_mounts``) does it
+    # count this fork's threads alone (elsewhere it would count every process of the user).
+    from . import _mounts
+    if _mounts.own_user_namespace:
+        resource.setrlimit(resource.RLIMIT_NPROC, (THREADS, THREADS))

@@ -4,10 +4,15 @@ allow-list rather than by hiding what it must not see:
 - a new, read-only root that holds only the ``readable`` paths (the Python environment,
   the toolkit and the grader's own code) and ``SYSTEM`` (the system's libraries, a few
   files of ``/etc``), each bound read-only, any ``hidden`` path inside them covered;
-- its own scratch folder, on a tmpfs of at most ``disk`` bytes, the one writable place;
+- its own scratch folder, on a tmpfs of at most ``disk`` bytes, the one writable place,
+  mounted ``noexec`` (with nosuid, nodev): nothing written there can be mapped executable, so
+  no shared library a student compiled and wrote can be loaded (``_seccomp`` refuses
+  ``memfd_create``, the other place such a file could be written);
 - ``/dev`` with null, zero, random and urandom only;
 - ``/proc`` with this process's own entry only (no other process, its command line or
   environment, is there to read);
+- its own IPC namespace (no System V queue, semaphore or segment, nor POSIX message queue,
+  of any other process; ``_seccomp`` refuses them as well, for where it cannot be made);
 
 then no capabilities left to undo any of it. The folder being graded, the course, the
 repository, home folders, the kernel's connection file: none of it exists in that view.
@@ -20,7 +25,7 @@ import ctypes
 import os
 import platform
 
-CLONE_NEWNS, CLONE_NEWUSER = 0x20000, 0x10000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWIPC = 0x20000, 0x10000000, 0x08000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
@@ -34,6 +39,9 @@ SYSTEM = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc/ld.so.cache
           "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
           "/etc/hosts", "/sys/devices/system/cpu")
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+# Whether ``isolate`` made this process a user namespace of its own, in which the kernel counts
+# only this process's threads against RLIMIT_NPROC (``_jail`` caps them there).
+own_user_namespace = False
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -57,6 +65,7 @@ def isolate(scratch: str, readable: list[str], hidden: list[str], disk: int) -> 
     Call in a single-threaded fork, before the seccomp filter (which refuses mounts).
     ``scratch`` is an empty folder: the new root is built on it, and it is, inside that
     root, the process's writable folder. False if the kernel does not allow it."""
+    global own_user_namespace
     uid, gid = os.getuid(), os.getgid()
     number = PIVOT_ROOT.get(platform.machine())
     if number is None or _libc.unshare(CLONE_NEWNS if uid == 0 else CLONE_NEWNS | CLONE_NEWUSER):
@@ -67,10 +76,14 @@ def isolate(scratch: str, readable: list[str], hidden: list[str], disk: int) -> 
                                ("gid_map", f"{gid} {gid} 1")):
                 with open(f"/proc/self/{name}", "w") as handle:
                     handle.write(text)
+            own_user_namespace = True
+        # Best effort, as a call of its own (a kernel without IPC namespaces still gets the
+        # rest): the seccomp filter refuses System V IPC and POSIX queues anyway.
+        _libc.unshare(CLONE_NEWIPC)
         _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here reaches the real system
         locked = _mount_points()
         root = os.path.realpath(scratch)
-        _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+        _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=755")
         done: list[str] = []
         for path in _expanded([*SYSTEM, *readable]):
             try:
@@ -82,7 +95,8 @@ def isolate(scratch: str, readable: list[str], hidden: list[str], disk: int) -> 
             if os.path.exists(root + path) and any(_inside(path, r) for r in readable):
                 _cover(root + path)
         os.makedirs(root + root, exist_ok=True)
-        _mount("tmpfs", root + root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk},mode=700")
+        # noexec: a student's compiled .so written here cannot be loaded (nor mmap'd PROT_EXEC).
+        _mount("tmpfs", root + root, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"size={disk},mode=700")
         _minimal_dev(root)
         _own_proc(root)
         os.mkdir(root + "/.old")
@@ -92,7 +106,7 @@ def isolate(scratch: str, readable: list[str], hidden: list[str], disk: int) -> 
         if _libc.umount2(b"/.old", MNT_DETACH):
             raise _Failed(ctypes.get_errno(), "umount the old root")
         os.rmdir("/.old")
-        _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        _mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
         os.chdir(root)  # the scratch folder: relative paths land in it
         _drop_capabilities()
         return True

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .._process import die_with_parent
 from . import _jail, _mounts, _seccomp, _wire
 from ._names import DEFINITIONS, RANDOM_STATE, bound as _bound
 
@@ -51,6 +52,7 @@ MAX_RESULT = 64 << 20  # bytes one fork may send back (a graded result is kiloby
 MAX_RECEIVED = 1 << 30  # ...and all of this notebook's forks together: the kernel keeps some
 _received = [0]
 _IN_CHILD = False
+_DELEGATE = None  # in a test process (``_tests``): who runs its calls of student code
 _REALIZED: dict = {}  # in a child: (cell, name) -> the student's real object
 
 
@@ -117,7 +119,7 @@ def student_cell(namespace: dict, source: str, config: dict) -> None:
                 _stand_in(namespace, cell, name)
     if not other:
         return
-    outcome = _fork(lambda: _run_cell(namespace, cell), "this cell")
+    outcome = read_answer(_fork(lambda: _run_cell(namespace, cell), "this cell"), "this cell")
     for name, node in outcome.get("values", {}).items():
         if name in replayed or name in CONFIG["fixed"]:
             continue
@@ -145,7 +147,7 @@ def display_cell(namespace: dict, source: str, config: dict) -> None:
     relayed = io.StringIO()
     try:  # (out of time, it fails: here, its calls would each take as long)
         with contextlib.redirect_stdout(relayed):
-            outcome = _fork(lambda: _run_display(namespace, code), "this cell")
+            outcome = read_answer(_fork(lambda: _run_display(namespace, code), "this cell"), "this cell")
     except SandboxError:
         outcome = {"error": True}
     if outcome.get("error"):
@@ -203,7 +205,10 @@ def _call(function: StudentFunction, args: tuple, kwargs: dict):
     # the arguments named there, and the global random state if "random state" is.
     declared = CONFIG["changes"].get(function.__name__, [])
     changing = {key: arg for key, arg in named.items() if key in declared}
-    outcome = _fork(lambda: _run_call(function, args, kwargs, changing), function.__name__)
+    if _DELEGATE is not None:
+        outcome = _DELEGATE(function, args, kwargs, changing)
+    else:
+        outcome = read_answer(run_in_fork(function, args, kwargs, changing), function.__name__)
     if outcome.get("error"):
         raise _exception(*outcome["error"])
     _apply(changing, outcome["changes"])
@@ -213,6 +218,24 @@ def _call(function: StudentFunction, args: tuple, kwargs: dict):
         return _wire.decode(outcome["result"], named)
     except Exception as error:  # noqa: BLE001  (whatever the child sent)
         raise SandboxError(f"{function.__name__} returned something the grader cannot read: {error}") from None
+
+
+def delegate(runner) -> None:
+    """In a test process: calls of student code go to ``runner`` (the kernel), not a fork of this."""
+    global _DELEGATE
+    _DELEGATE = runner
+
+
+def run_in_fork(function: StudentFunction, args: tuple, kwargs: dict, changing: dict) -> bytes:
+    """A call of student code in a sandbox fork of this kernel: the fork's answer, unread."""
+    return _fork(lambda: _run_call(function, args, kwargs, changing), function.__name__)
+
+
+def read_answer(data: bytes, what: str) -> dict:
+    try:
+        return _wire.loads(data)
+    except Exception:
+        raise SandboxError(f"{what} returned something the grader cannot read") from None
 
 
 def _apply(named: dict, changes: dict) -> None:
@@ -235,13 +258,15 @@ def _apply(named: dict, changes: dict) -> None:
                     buffers[name].copy_(value)
 
 
-def _set_rng(states: dict) -> None:
+def _set_rng(states: dict, encoded: bool = True) -> None:
+    """Set the global random states given (as ``_rng`` gives them: ``encoded`` for ``_wire``)."""
+    read = _wire.decode if encoded else (lambda state: state)
     if "torch" in states:
         torch.set_rng_state(states["torch"])
     if "random" in states:
-        random.setstate(_wire.decode(states["random"]))
+        random.setstate(read(states["random"]))
     if "numpy" in states:
-        sys.modules["numpy"].random.set_state(_wire.decode(states["numpy"]))
+        sys.modules["numpy"].random.set_state(read(states["numpy"]))
 
 
 def _exception(kind: str, message: str) -> BaseException:
@@ -255,8 +280,8 @@ def _exception(kind: str, message: str) -> BaseException:
     return RuntimeError(f"{kind}: {message}")
 
 
-def _fork(job, what: str) -> dict:
-    """Run ``job`` in a locked-down fork of this kernel and return its decoded payload."""
+def _fork(job, what: str) -> bytes:
+    """Run ``job`` in a locked-down fork of this kernel and return its payload, unread."""
     timeout = float(CONFIG["timeout"])
     result_r, result_w = os.pipe()
     output_r, output_w = os.pipe()
@@ -289,10 +314,7 @@ def _fork(job, what: str) -> dict:
         raise TimeoutError(f"{what} did not finish within {timeout:g} s")
     if not data:
         raise SandboxError(f"{what} stopped the process before returning ({_describe(status)})")
-    try:
-        return _wire.loads(data)
-    except Exception:
-        raise SandboxError(f"{what} returned something the grader cannot read") from None
+    return data
 
 
 def _collect(result_r: int, output_r: int, deadline: float) -> tuple[bytes, bytes, bool]:
@@ -361,8 +383,7 @@ def _describe(status: int) -> str:
 def _child(job, result_w: int, output_w: int, scratch: str) -> None:
     global _IN_CHILD
     _IN_CHILD = True
-    import ctypes
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the kernel
+    die_with_parent()  # (the kernel)
     _mounts.isolate(scratch, CONFIG["readable"], CONFIG["protected"], int(CONFIG["disk"]))
     _seccomp.install()
     gc.disable()  # a collection would touch, and so copy, every page of the kernel's memory

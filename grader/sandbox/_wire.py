@@ -16,6 +16,10 @@ import torch
 from . import _figures
 
 PLAIN = (type(None), bool, int, float, str, bytes)
+# The dtypes a result may name, by name: an allow-list, so that a forged result cannot name any
+# other attribute of torch (a function, a module, a lazily imported submodule) for the
+# grader to fetch. (vars: getattr would run torch's module __getattr__, which imports.)
+DTYPES = {str(v).removeprefix("torch."): v for v in vars(torch).values() if isinstance(v, torch.dtype)}
 MAX_DEPTH = 50
 
 
@@ -57,8 +61,8 @@ def loads(data: bytes):
     header = json.loads(data[8:8 + size])
     offset, tensors = 8 + size, []
     for dtype, shape, nbytes in header["tensors"]:
-        dtype = getattr(torch, dtype)
-        if not isinstance(dtype, torch.dtype) or nbytes < 0 or offset + nbytes > len(data):
+        dtype = DTYPES.get(dtype) if isinstance(dtype, str) else None
+        if dtype is None or nbytes < 0 or offset + nbytes > len(data):
             raise Undecodable("malformed tensor")
         flat = torch.frombuffer(bytearray(data[offset:offset + nbytes]), dtype=torch.uint8) if nbytes else \
             torch.empty(0, dtype=torch.uint8)
@@ -144,7 +148,9 @@ def decode(node, args: dict | None = None):
     if tag == "size":
         return torch.Size(node[1])
     if tag == "dtype":
-        return getattr(torch, node[1].removeprefix("torch."))
+        if not isinstance(node[1], str) or node[1].removeprefix("torch.") not in DTYPES:
+            raise Undecodable(f"unknown dtype {node[1]!r}")
+        return DTYPES[node[1].removeprefix("torch.")]
     if tag == "device":
         return torch.device(node[1])
     if tag == "generator":

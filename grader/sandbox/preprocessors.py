@@ -1,8 +1,10 @@
 """nbgrader preprocessors that keep student code out of the grading kernel.
 
 ``SandboxStudentCode`` (before Execute) leaves the instructor's cells alone (locked
-cells and test cells, as restored from the gradebook) and turns every other code cell
-into ``grader.sandbox._student.student_cell(globals(), <its source>, <settings>)``; the kernel
+cells, as restored from the gradebook), turns each test cell into
+``grader.sandbox._tests.test_cell(globals(), <its index>, <settings>)`` (its source goes to a
+file only the test process reads), and every other code cell into
+``grader.sandbox._student.student_cell(globals(), <its source>, <settings>)``; the kernel
 then runs only instructor code, and student code only in locked-down forks of it.
 An instructor's cell that only shows something (``display_cells``: it calls student
 code, and nothing afterwards reads what it binds) goes the same way, so that it costs
@@ -14,8 +16,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -25,11 +27,12 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 
+from .._cells import HIDDEN_TESTS, grade_id
 from ._names import ANY, DEFINITIONS, bound, changeable, read_before_rebound, reads
 
 REPO = Path(__file__).resolve().parents[2]
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n(.*?)^[ \t]*### END HIDDEN TESTS", re.M | re.S)
 STASH = "student_source"
+TESTS = "grader_tests"  # (resources) the folder of the test cells' sources, while grading
 
 
 def _bound(source: str) -> set[str]:
@@ -43,10 +46,18 @@ def hidden_names(sources: list[str]) -> list[str]:
     """Names bound only inside hidden tests (their helpers and reference versions)."""
     hidden, public = set(), set()
     for source in sources:
-        for block in HIDDEN.findall(source):
+        for block in HIDDEN_TESTS.findall(source):
             hidden |= _bound(block)
-        public |= _bound(HIDDEN.sub("", source))
+        public |= _bound(HIDDEN_TESTS.sub("", source))
     return sorted(hidden - public)
+
+
+def _kept(source: str, later: list[list]) -> set[str]:
+    """The names a test cell's visible code binds (not its hidden tests) that later cells
+    read: the test process hands their values back to the kernel."""
+    visible = _bound(HIDDEN_TESTS.sub("", source))
+    hidden = set().union(*(_bound(block) for block in HIDDEN_TESTS.findall(source)))
+    return read_before_rebound(visible - hidden, later)
 
 
 def _statements(source: str) -> list:
@@ -90,12 +101,12 @@ def display_cells(cells: list[tuple[str | None, str]], trusted: dict[str, str], 
             break
         reaches |= more
     found, earlier = set(), set()
-    for index, ((grade_id, _), body, ok) in enumerate(zip(cells, statements, mine)):
-        if ok and grade_id not in graded and reads(body) & reaches:
+    for index, ((name, _), body, ok) in enumerate(zip(cells, statements, mine)):
+        if ok and name not in graded and reads(body) & reaches:
             names = bound(body)
             if not (read_before_rebound(names, statements[index + 1:])
                     or names & earlier or (names and ANY in earlier)):
-                found.add(grade_id)
+                found.add(name)
         earlier |= _deferred_reads(body)
     return found
 
@@ -168,17 +179,31 @@ class SandboxStudentCode(NbGraderPreprocessor):
         code = [c for c in nb.cells if c.cell_type == "code"]
         display = set()
         if self.fork_display_cells:
-            display = display_cells([(c.metadata.get("nbgrader", {}).get("grade_id"), c.source) for c in code],
+            display = display_cells([(grade_id(c), c.source) for c in code],
                                     trusted, graded)
-        for cell in code:
-            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            mine = grade_id in trusted and cell.source == trusted[grade_id]
-            if mine and grade_id not in display:
+        # The test cells' sources go to a file the kernel never reads (``_tests``): only the
+        # test processes it forks do, and no sandbox fork can (it is protected).
+        folder = tempfile.mkdtemp(prefix="grader-tests-")
+        resources[TESTS] = folder
+        settings = {**settings, "tests": os.path.join(folder, "tests.json"),
+                    "protected": [*settings["protected"], folder]}
+        tests = []
+        for index, cell in enumerate(code):
+            name = grade_id(cell)
+            mine = name in trusted and cell.source == trusted[name]
+            if mine and name in graded:
+                later = [_statements(c.source) for c in code[index + 1:]]
+                tests.append({"grade_id": name, "source": cell.source, "keeps": sorted(_kept(cell.source, later))})
+                call = f'__import__("grader.sandbox._tests").sandbox._tests.test_cell(globals(), {len(tests) - 1}, '
+            elif mine and name not in display:
                 continue
+            else:
+                runner = "display_cell" if mine else "student_cell"
+                call = f'__import__("grader.sandbox._student").sandbox._student.{runner}(globals(), {cell.source!r}, '
             cell.metadata[STASH] = cell.source
-            runner = "display_cell" if mine else "student_cell"
-            cell.source = (f'__import__("grader.sandbox._student").sandbox._student.{runner}('
-                           f'globals(), {cell.source!r}, {settings!r})')
+            cell.source = f"{call}{settings!r})"
+        with open(settings["tests"], "w", encoding="utf-8") as handle:
+            json.dump(tests, handle)
         return nb, resources
 
     def _solutions(self, assignment: str, notebook: str, answers: set[str]) -> list[str]:
@@ -189,7 +214,7 @@ class SandboxStudentCode(NbGraderPreprocessor):
         folder = CourseDirectory(config=self.config).format_path("source", ".", assignment)
         source = nbformat.read(os.path.join(folder, f"{notebook}.ipynb"), as_version=4)
         return [cell.source for cell in source.cells
-                if cell.metadata.get("nbgrader", {}).get("grade_id") in answers]
+                if grade_id(cell) in answers]
 
     def _protected(self, db_url: str, resources) -> list[str]:
         """The repository (sources, tests), the folder being graded, the gradebook,
@@ -207,4 +232,6 @@ class RestoreStudentCode(NbGraderPreprocessor):
         for cell in nb.cells:
             if STASH in cell.metadata:
                 cell.source = cell.metadata.pop(STASH)
+        if resources.get(TESTS):
+            shutil.rmtree(resources.pop(TESTS), ignore_errors=True)
         return nb, resources

@@ -85,12 +85,41 @@ def own_checkpoint_path() -> Path:
     return root / OWN_CHECKPOINT_NAME
 
 
+# A saved model carries the induction circuit when, on a small fixed batch of 20+20 repeats
+# (a period the positional shortcut cannot copy), some layer-0 head scores at least this as a
+# previous-token head and some later head as an induction head. A trained model scores about
+# 0.96 and 0.8 to 0.9; an untrained one, or one whose training stopped after a few steps,
+# below 0.1.
+CIRCUIT_MIN_SCORE = 0.5
+
+
+def circuit_strength(model) -> tuple[float, float]:
+    """``(previous, induction)``: the best layer-0 previous-token score and the best induction
+    score of the later layers, on 8 fixed 20+20 sequences (a few milliseconds on a CPU)."""
+    from .data import periodic_tokens
+    from .scores import circuit_scores
+
+    device = next(model.parameters()).device
+    tokens = periodic_tokens(8, 20, 40, generator=torch.Generator().manual_seed(0), device=device)
+    scores = circuit_scores(model, tokens)
+    return scores["previous"][0].max().item(), scores["induction"][1:].max().item()
+
+
 def load_trained_model(device: torch.device | str | None = None, prefer_own: bool = True):
-    """The learner's model from notebook 3 if it exists, else the shipped one (says which)."""
+    """The learner's model from notebook 3 if it exists and carries the induction circuit,
+    else the shipped one; prints one line that says which (and why, when it passes the
+    learner's model over)."""
     own = own_checkpoint_path()
     if prefer_own and own.exists():
-        print(f"Loaded your model from notebook 3 ({own}).")
-        return load_checkpoint(own, device)
+        model = load_checkpoint(own, device)
+        previous, induction = circuit_strength(model)
+        if previous >= CIRCUIT_MIN_SCORE and induction >= CIRCUIT_MIN_SCORE:
+            print(f"Loaded your model from notebook 3 ({own}).")
+            return model
+        print(f"Warning: your model from notebook 3 ({own}) has not learned the induction circuit "
+              f"(best previous-token score {previous:.2f}, best induction score {induction:.2f}; "
+              f"was its training cut short?), so the shipped trained model is used instead.")
+        return load_checkpoint(SHIPPED_CHECKPOINTS["induction"], device)
     print("Loaded the shipped trained model"
           + (" (train your own in notebook 3 to use it here)." if prefer_own else "."))
     return load_checkpoint(SHIPPED_CHECKPOINTS["induction"], device)

@@ -1,0 +1,84 @@
+"""Test cells run in a test process forked from the kernel (``grader.sandbox._tests``).
+
+Driven in this process, as the grading kernel would: the test cells' sources are in a file
+the kernel side never reads, and each test cell's calls of student code come back here,
+to run in sandbox forks of this process.
+"""
+import json
+
+import pytest
+import torch
+
+from grader.sandbox import _student, _tests
+from test_sandbox import cell, ns  # noqa: F401  (ns: the fixture)
+
+
+@pytest.fixture
+def run(ns, tmp_path):  # noqa: F811
+    """``run(*sources, keeps=...)``: run each test cell in turn, as the kernel does."""
+    def run(*sources, keeps=()):
+        path = tmp_path / "tests.json"
+        path.write_text(json.dumps([{"grade_id": f"test_{i}", "source": source, "keeps": list(keeps)}
+                                    for i, source in enumerate(sources)]))
+        for index in range(len(sources)):
+            _tests.test_cell(ns, index, {"tests": str(path)})
+    return run
+
+
+def test_a_test_cell_prints_fails_and_keeps_only_what_later_cells_read(ns, run, capsys):
+    ns["model_name"] = "toy"
+    run("print('checking', model_name)\nshown = 1\nscratch = 2\nmodel_name = 'changed'\n", keeps=["shown"])
+    assert capsys.readouterr().out == "checking toy\n"
+    assert ns["shown"] == 1 and "scratch" not in ns and ns["model_name"] == "toy"
+    with pytest.raises(AssertionError, match="^expected 3, got 2$"):
+        run("assert 1 + 1 == 3, 'expected 3, got 2'\n")
+
+
+def test_calls_of_student_code_run_in_a_fork_of_the_kernel_with_the_tests_rebound_names(ns, run):
+    cell(ns, "def helper():\n    return 'the student'\ndef answer():\n    return helper()\n", exports=["helper", "answer"])
+    run("assert answer() == 'the student'\n"
+        "helper = lambda: 'the reference'\n"  # a hidden test's reference version of a prerequisite
+        "assert answer() == 'the reference', answer()\n")
+    assert ns["helper"]() == "the student"  # nothing the test rebound stays
+
+
+def test_helpers_an_earlier_test_cell_defined_are_there_and_nothing_else_of_it(ns, run):
+    cell(ns, "def answer(x):\n    return x + 1\n")
+    run("def _reference(x):\n    return x + 1\nanswer = _reference\nimport math\n",
+        "assert _reference(1) == answer(1) == 2 and math.pi > 3\n"
+        "assert not isinstance(answer, type(_reference)), 'the student s own: the rebinding is not replayed'\n")
+
+
+def test_arguments_go_by_value_and_only_declared_changes_come_back(ns, run):
+    cell(ns, "import torch\n"
+             "def step(model, tokens):\n    with torch.no_grad():\n        model.weight.add_(1.0)\n        tokens.zero_()\n"
+             "    return model\n"
+             "def meddle(model):\n    with torch.no_grad():\n        model.weight.zero_()\n")
+    _student.CONFIG["changes"] = {"step": ["model", 0]}  # (by name and position, as the grader declares)
+    run("import torch\n"
+        "layer = torch.nn.Linear(2, 2)\nbefore = layer.weight.detach().clone()\ntokens = torch.ones(3)\n"
+        "assert step(layer, tokens) is layer, 'an argument returned comes back as the caller s own object'\n"
+        "assert torch.equal(layer.weight, before + 1), 'a declared change comes back'\n"
+        "assert torch.equal(tokens, torch.ones(3)), 'an undeclared one does not'\n"
+        "meddle(layer)\nassert torch.equal(layer.weight, before + 1)\n")
+
+
+def test_student_code_starts_from_the_tests_random_state_and_gives_back_its_own(ns, run):
+    cell(ns, "import torch\ndef draw():\n    return torch.rand(3)\n")
+    _student.CONFIG["changes"] = {"draw": ["random state"]}
+    torch.manual_seed(0)
+    run("import torch\ntorch.manual_seed(7)\nexpected = torch.rand(3)\nafter = torch.rand(3)\n"
+        "torch.manual_seed(7)\nassert torch.equal(draw(), expected)\nassert torch.equal(torch.rand(3), after)\n")
+    generator = torch.Generator().manual_seed(7)
+    torch.rand(6, generator=generator)  # the test process drew 6 numbers since its last seed
+    assert torch.equal(torch.rand(2), torch.rand(2, generator=generator)), "the test's random state comes back"
+
+
+def test_a_hook_gets_its_hook_points_name_and_its_tensor_comes_back_by_value(ns, run):
+    cell(ns, "def ablate(z, hook):\n    z[:, 0] = 0.0\n    return z, hook.name, hook.layer()\n")
+    run("import torch\nfrom transformer_lens.hook_points import HookPoint\n"
+        "point = HookPoint()\npoint.name = 'blocks.1.attn.hook_z'\n"
+        "z = torch.ones(2, 2, requires_grad=True) * 2\n"
+        "out, name, layer = ablate(z, point)\n"
+        "assert name == 'blocks.1.attn.hook_z' and layer == 1\n"
+        "assert torch.equal(out, torch.tensor([[0.0, 2.0], [0.0, 2.0]])) and torch.equal(z, torch.full((2, 2), 2.0))\n")
