@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q $(TORCH_ARGS) "$(TORCH)"
-	$(BIN)/python -m pip install -q -e ".[course,dev]"
+	$(BIN)/python -m pip install -q -e ".[course,dev,cluster]"
 	touch $@
 
 lab: setup

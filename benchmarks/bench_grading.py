@@ -3,24 +3,30 @@
     python benchmarks/bench_grading.py              # 10 students x every released notebook
     python benchmarks/bench_grading.py --quick      # 4 students
     python benchmarks/bench_grading.py --students 20 --rounds 3
+    python benchmarks/bench_grading.py --students 1 --rounds 1 --phases dask2   # a dry run
 
 Each student hands in every notebook, answered correctly, with one exercise wrong, with
 one exercise that does not even parse, or untouched, in turn. The same files are run
 through nbclient alone ("plain": what executing them costs, with nbgrader's environment
 variable set so notebook 3 trains as briefly as it does under grading) and through
 ``python -m grader grade`` (fresh course each time: everything is graded), with 1 and 2
-workers. The machine is shared and noisy (its disk stalls now and then), so the four
-phases run in rounds, in turn forwards and backwards (plain, grade, plain, grade; then
-grade, plain, grade, plain), which cancels a steady drift; each phase's median over the
+workers, and on a Dask LocalCluster of 2 worker processes (``grade --scheduler``, a new
+cluster each time; its start is not timed, the workers' preparing their courses is).
+The machine is shared and noisy (its disk stalls now and then), so the
+phases run in rounds, in turn forwards and backwards (plain, grade, plain, grade, Dask;
+then Dask, grade, plain, grade, plain), which cancels a steady drift; each phase's median over the
 rounds is reported, each round's own ratios show the spread, and so does a second measure
 that a stall in one notebook hardly moves: the median over the notebooks of each one's
 grading time over its plain execution time. Each phase's CPU time (its processes' user and
 system seconds, kernels and sandbox forks included) shows what it costs a machine with no
-core to spare.
+core to spare; for the Dask phase that is the coordinator's, the scheduler's (in this
+process) and the workers' with everything below them, read from /proc before they exit
+(they are not this process's reaped children until then).
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import resource
@@ -40,7 +46,8 @@ from grader.batch import solved_submission
 from grader.course import GRADING_STEPS, REPO, RELEASE, assignments
 
 KINDS = ("correct", "wrong", "broken", "correct", "untouched")
-PHASES = (("plain", 1), ("grade", 1), ("plain", 2), ("grade", 2))
+PHASES = (("plain", 1), ("grade", 1), ("plain", 2), ("grade", 2), ("dask", 2))
+LABELS = {"plain": "plain execution", "grade": "grade", "dask": "grade on Dask"}
 GRADED = re.compile(r"^graded  (\S+) (\S+) (\S+)  \((.*)\)  ([\d.]+) s$", re.M)  # a line of `grade`
 
 
@@ -95,18 +102,55 @@ def plain(paths: list[Path], workers: int) -> tuple[float, dict[str, float], flo
     return time.perf_counter() - start, {p.name: t for p, t in zip(paths, each)}, _cpu() - cpu
 
 
-def grade(folder: Path, workers: int) -> tuple[float, dict[str, float], float, dict[str, str]]:
+def grade(folder: Path, workers: int, scheduler: str | None = None) -> tuple[float, dict[str, float], float, dict[str, str]]:
     """The class total as an instructor waits for it, each file's seconds in its worker,
-    the CPU seconds, and each file's score."""
+    the CPU seconds (of `grade` and what it waited for), and each file's score."""
+    where = ["--scheduler", scheduler] if scheduler else ["--workers", str(workers)]
     with tempfile.TemporaryDirectory() as course:
         start, cpu = time.perf_counter(), _cpu()
-        run = subprocess.run([sys.executable, "-m", "grader", "--course", course, "grade", str(folder),
-                              "--workers", str(workers)], cwd=REPO, capture_output=True, text=True)
+        run = subprocess.run([sys.executable, "-m", "grader", "--course", course, "grade", str(folder), *where],
+                             cwd=REPO, capture_output=True, text=True)
         seconds, cpu = time.perf_counter() - start, _cpu() - cpu
     if run.returncode:
         sys.exit(f"grading failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}")
     graded = list(GRADED.finditer(run.stdout))
     return seconds, {m[4]: float(m[5]) for m in graded}, cpu, {m[4]: m[3] for m in graded}
+
+
+def _tree_cpu(pids: list[int]) -> float:
+    """CPU seconds of these processes and of everything below them: each live one's own,
+    and what its finished children (and theirs) used, as the kernel counts it at reaping."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        try:
+            root = psutil.Process(pid)
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for proc in tree:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:  # ended just now: its parent counts it once reaped (missed here)
+                continue
+            total += times.user + times.system + times.children_user + times.children_system
+    return total
+
+
+def dask_grade(folder: Path, workers: int) -> tuple[float, dict[str, float], float, dict[str, str]]:
+    """As ``grade``, through a new LocalCluster of ``workers`` processes of one thread; the CPU
+    seconds add the workers' (everything below them too) and this process's (the scheduler)."""
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        pids = list(client.run(os.getpid).values())
+        own, below = resource.getrusage(resource.RUSAGE_SELF), _tree_cpu(pids)
+        seconds, each, cpu, graded = grade(folder, workers, cluster.scheduler_address)
+        mine = resource.getrusage(resource.RUSAGE_SELF)
+        cpu += _tree_cpu(pids) - below + (mine.ru_utime + mine.ru_stime) - (own.ru_utime + own.ru_stime)
+    return seconds, each, cpu, graded
 
 
 def write_class(folder: Path, students: int, names: list[str]) -> tuple[list[Path], dict[str, int]]:
@@ -126,7 +170,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="4 students instead of 10")
     parser.add_argument("--students", type=int)
     parser.add_argument("--rounds", type=int, default=2, help="times each phase runs (default 2)")
+    parser.add_argument("--phases", default=",".join(f"{k}{w}" for k, w in PHASES),
+                        help="which to run, of %(default)s")
     args = parser.parse_args()
+    phases = [(k, w) for k, w in PHASES if f"{k}{w}" in args.phases.split(",")]
     students = args.students or (4 if args.quick else 10)
     # As under grading: one torch thread per kernel, notebook 3's training cut short.
     os.environ.update(OMP_NUM_THREADS="1", NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg",
@@ -142,15 +189,15 @@ def main() -> None:
         print(f"class: {students} students x {len(names)} notebooks = {count} submission-notebooks "
               f"({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}); {args.rounds} round(s)")
         for r in range(args.rounds):
-            for kind, workers in PHASES if r % 2 == 0 else PHASES[::-1]:
+            for kind, workers in phases if r % 2 == 0 else phases[::-1]:
                 if kind == "plain":
                     total, each, cpu = plain(paths, workers)
                 else:
-                    total, each, cpu, graded = grade(folder, workers)
+                    total, each, cpu, graded = (grade if kind == "grade" else dask_grade)(folder, workers)
                 runs[kind, workers].append((total, each, cpu))
                 print(f"  round {r + 1}: {kind} with {workers} worker(s) {total:7.1f} s  (CPU {cpu:7.1f} s)",
                       flush=True)
-                if kind == "grade":
+                if kind != "plain":
                     if scores is None:
                         scores = graded
                         print(f"    scores: {' '.join(scores[p.name] for p in paths)}")
@@ -160,18 +207,23 @@ def main() -> None:
 
 
 def report(runs: dict, paths: list[Path], names: list[str], rounds: int) -> None:
-    count = len(paths)
-    total = {phase: statistics.median(t for t, _, _ in runs[phase]) for phase in PHASES}
-    cpu = {phase: statistics.median(c for _, _, c in runs[phase]) for phase in PHASES}
+    count, ran = len(paths), [phase for phase in PHASES if phase in runs]
+    total = {phase: statistics.median(t for t, _, _ in runs[phase]) for phase in ran}
+    cpu = {phase: statistics.median(c for _, _, c in runs[phase]) for phase in ran}
     # Each file's median seconds over the rounds.
     each = {phase: {p.name: statistics.median(e[p.name] for _, e, _ in runs[phase]) for p in paths}
-            for phase in PHASES}
-    print(f"\n{'':28s}{'class total':>12s}{'s per notebook':>16s}{'CPU s per notebook':>20s}"
-          f"   (median of {rounds} round(s))")
-    for kind, workers in PHASES:
-        label = f"{'plain execution' if kind == 'plain' else 'grade'}, {workers} worker{'s' * (workers > 1)}"
-        print(f"{label:28s}{total[kind, workers]:11.1f}s{total[kind, workers] / count:15.1f}s"
-              f"{cpu[kind, workers] / count:19.1f}s")
+            for phase in ran}
+    print(f"\n{'':30s}{'class total':>12s}{'s per notebook':>16s}{'CPU s per notebook':>20s}"
+          f"{'notebooks/hour':>16s}   (median of {rounds} round(s))")
+    for kind, workers in ran:
+        label = f"{LABELS[kind]}, {workers} worker{'s' * (workers > 1)}"
+        print(f"{label:30s}{total[kind, workers]:11.1f}s{total[kind, workers] / count:15.1f}s"
+              f"{cpu[kind, workers] / count:19.1f}s{count / total[kind, workers] * 3600:16.0f}")
+    if ("dask", 2) in ran and ("grade", 2) in ran:
+        print(f"\nDask, 2 workers / grade, 2 workers: time {total['dask', 2] / total['grade', 2]:.2f}x, "
+              f"CPU {cpu['dask', 2] / cpu['grade', 2]:.2f}x")
+    if not {("plain", 1), ("grade", 1), ("plain", 2), ("grade", 2)} <= set(ran):
+        return
     print("\nper notebook with 1 worker, seconds (plain -> graded):")
     for assignment in names:
         mine = [p.name for p in paths if p.name.endswith(f"_{assignment}.ipynb")]

@@ -71,7 +71,7 @@ def _grade_folder(args) -> int:
     from .batch import grade_folder
 
     return grade_folder(_course(args), args.folder, args.pattern or DEFAULT_PATTERNS,
-                        args.workers, args.force)
+                        args.workers, args.force, args.scheduler)
 
 
 def _export(args) -> int:
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "grade", help="grade a folder of submissions (loose .ipynb or .zip, nested folders ok)",
         epilog="Exit status: 0 every file graded; 1 some file could not be graded (listed); "
                "2 stopped: the grading environment is broken (the solutions fail; nothing of that "
-               "assignment recorded), or FOLDER is not a folder.")
+               "assignment recorded), FOLDER is not a folder, or the Dask cluster cannot grade.")
     grade.add_argument("folder", type=Path, help="a folder of submissions, or an LMS's download of "
                        "a whole class as one zip")
     grade.add_argument("--pattern", action="append", metavar="TEMPLATE",
@@ -152,7 +152,11 @@ def main(argv: list[str] | None = None) -> int:
                             "{assignment}, {id} (digits) and {any}; default: "
                             + "; ".join(DEFAULT_PATTERNS))
     grade.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                       help="notebooks graded at once (default: the number of cores, %(default)s)")
+                       help="notebooks graded at once on this machine (default: the number of cores, "
+                            "%(default)s; with --scheduler, the cluster's worker threads instead)")
+    grade.add_argument("--scheduler", metavar="ADDRESS", default=os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+                       help="grade on the workers of this Dask scheduler (tcp://host:8786; default: "
+                            "$DASK_SCHEDULER_ADDRESS, else on this machine); see docs/instructors.md")
     grade.add_argument("--force", action="store_true",
                        help="regrade files already in the gradebook (default: skip unchanged files)")
     grade.set_defaults(run=_grade_folder)

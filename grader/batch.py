@@ -5,14 +5,17 @@ own SQLite gradebook), one submission at a time, so a broken submission never to
 another and no gradebook is written by two processes. The parent alone writes the
 results into the real gradebook, as each arrives: a run killed midway keeps what it
 finished, and a run started again skips files whose grades are already in (same hash).
+
+Where the workers run is the batch's backend: ``Processes`` on this machine, or
+``grader.cluster.DaskCluster``, workers of a Dask scheduler on other machines. The
+scheduling (how many jobs run at once, lost jobs run again alone, the environment check)
+is ``Batch``'s, the same for both.
 """
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -25,6 +28,7 @@ from pathlib import Path
 
 import nbformat
 
+from ._process import die_with_parent
 from ._text import printable
 from .budget import OVER_BUDGET
 from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
@@ -54,23 +58,33 @@ class BrokenEnvironment(RuntimeError):
     """The grading kernel cannot grade the solutions: every student would score 0."""
 
 
-def _start_worker(parent: int, parent_tmp: str, template: str, assignments: tuple[str, ...],
-                  protected: tuple[str, ...]) -> None:
-    global _course
+class ClusterError(RuntimeError):
+    """The Dask cluster cannot grade: no scheduler, no worker, or workers that differ from
+    this course (grader/cluster.py)."""
+
+
+def worker_course(folder: Path, protected) -> Course:
+    """A grading process's own course, in a new folder in ``folder``; student code may read
+    none of ``protected`` (every grading course on this machine, the real course...)."""
     import warnings
 
-    # Die with the grading process, even one killed by SIGKILL: an orphaned worker would wait
-    # for work forever (its kernel and sandbox forks follow it: they watch their parents).
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        if os.getppid() != parent:
-            os._exit(1)
     os.environ["OMP_NUM_THREADS"] = "1"
     warnings.filterwarnings("ignore", module="nbgrader")  # as in __main__: noise about nbgrader's internals
     warnings.filterwarnings("ignore", message=".*not in session.*")
+    return Course(Path(tempfile.mkdtemp(dir=folder, prefix="worker-")), protected=tuple(map(Path, protected)))
+
+
+def _start_worker(parent: int, parent_tmp: str, template: str, assignments: tuple[str, ...],
+                  protected: tuple[str, ...]) -> None:
+    global _course
+
+    # Die with the grading process, even one killed by SIGKILL: an orphaned worker would wait
+    # for work forever (its kernel and sandbox forks follow it: they watch their parents).
+    die_with_parent()
+    if sys.platform.startswith("linux") and os.getppid() != parent:
+        os._exit(1)
     # Student code may read neither the other workers' courses nor the real one.
-    _course = Course(Path(tempfile.mkdtemp(dir=parent_tmp, prefix="worker-")),
-                     protected=(Path(parent_tmp), *map(Path, protected)))
+    _course = worker_course(Path(parent_tmp), (parent_tmp, *protected))
     _course.adopt(Path(template), assignments)
 
 
@@ -78,6 +92,8 @@ def _grade(submission: Submission) -> Outcome:
     """Runs in a worker: normalise a copy of the submission and grade it."""
     start = time.perf_counter()
     try:
+        if _course is None:  # (a Dask worker whose setup failed: grader/cluster.py)
+            raise RuntimeError("this worker has no grading course: its setup failed (see the worker's log)")
         notebook = normalise(submission.data, submission.assignment)
         path = _course.root / "incoming" / f"{submission.assignment}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,42 +137,90 @@ def solved_submission(assignment: str) -> Submission:
                       nbformat.writes(release).encode())
 
 
-class Batch:
-    """A pool of grading workers; use as a context manager.
+class Processes:
+    """The local backend: a pool of ``workers`` spawned grading processes on this machine.
 
     The assignments are generated once, here, into a template course that every worker
-    copies (generating them in each worker cost seconds per worker)."""
+    copies (generating them in each worker cost seconds per worker). When a worker dies,
+    the pool breaks and every job in it is lost."""
 
-    def __init__(self, workers: int, assignments=(), protected: tuple[Path, ...] = (), job=None):
+    def __init__(self, workers: int):
         self.workers = max(1, workers)
+        self._pool = None
+        self._tmp = None
+
+    def start(self, assignments: tuple[str, ...], protected: tuple[str, ...]) -> None:
+        self._tmp = tempfile.TemporaryDirectory(prefix="grader-batch-")
+        template = Path(self._tmp.name) / "template"
+        course = Course(template)
+        for assignment in assignments:
+            course.generate(assignment)
+        self._initargs = (os.getpid(), self._tmp.name, str(template), assignments, protected)
+
+    def slots(self) -> int:
+        return self.workers
+
+    def submit(self, job, submission: Submission):
+        # spawn: workers start clean, without the parent's threads (tqdm's, SQLAlchemy's).
+        self._pool = self._pool or ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"),
+                                                       initializer=_start_worker, initargs=self._initargs)
+        return self._pool.submit(job, submission)
+
+    def wait(self, futures) -> set:
+        return wait(futures, return_when=FIRST_COMPLETED).done
+
+    def lost(self, error: BaseException) -> bool:
+        return isinstance(error, BrokenProcessPool)
+
+    def abandon(self, running) -> list:
+        """After a lost job: the running jobs lost with it (all: they die with the pool)."""
+        self._pool.shutdown(cancel_futures=True)
+        self._pool = None
+        return list(running)
+
+    def cancel(self, futures) -> None:
+        for future in futures:
+            future.cancel()
+
+    def close(self) -> None:
+        if self._pool:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        if self._tmp:
+            self._tmp.cleanup()
+
+
+class Batch:
+    """Grading workers, on this machine (``workers`` processes) or, given ``scheduler`` (a
+    Dask scheduler's address, or a ``distributed.Client``), the workers of a Dask cluster;
+    use as a context manager."""
+
+    def __init__(self, workers: int, assignments=(), protected: tuple[Path, ...] = (), job=None,
+                 scheduler=None):
         self.assignments = tuple(assignments)
         self.protected = tuple(str(p) for p in protected)
         self.job = job or _grade
         self.probed: list[str] = []  # assignments whose solutions were graded as a check
-        self._tmp = tempfile.TemporaryDirectory(prefix="grader-batch-")
-        self._template = Path(self._tmp.name) / "template"
-        self._pool = None
+        if scheduler is None:
+            self.backend = Processes(workers)
+        else:
+            try:
+                from .cluster import DaskCluster
+            except ImportError as error:
+                raise ClusterError(f"grading on a Dask cluster needs Dask distributed ({error}): "
+                                   "pip install -e '.[cluster]'") from None
+            self.backend = DaskCluster(scheduler)
         try:
-            template = Course(self._template)
-            for assignment in self.assignments:
-                template.generate(assignment)
+            self.backend.start(self.assignments, self.protected)
         except BaseException:
-            self._tmp.cleanup()
+            self.backend.close()
             raise
 
     def __enter__(self) -> Batch:
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool:
-            self._pool.shutdown(cancel_futures=True)
-        self._tmp.cleanup()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn: workers start clean, without the parent's threads (tqdm's, SQLAlchemy's).
-        return ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"), initializer=_start_worker,
-                                   initargs=(os.getpid(), self._tmp.name, str(self._template),
-                                             self.assignments, self.protected))
+        self.backend.close()
 
     def run(self, submissions: list[Submission]):
         """Yield an Outcome per submission, in the order they finish."""
@@ -166,39 +230,42 @@ class Batch:
         """Grade what ``queue`` holds, in order, yielding each Outcome as it finishes.
 
         A job leaves the queue only when a worker is free, so the caller may put work in
-        front of it between outcomes. When a worker dies, the pool and every job running
-        in it are lost: those jobs run again, each alone in a new pool, so the one that
-        kills its worker again is known and reported, and the others are graded.
+        front of it between outcomes, and no worker holds more than it runs. A job whose
+        worker died is lost (locally, with every job running beside it, in the same pool;
+        on Dask, once its task has killed more workers than the scheduler allows): lost
+        jobs run again, each alone, so the one that kills its worker again is known and
+        reported, and the others are graded.
         """
         running: dict = {}
         suspects: set[int] = set()
-        while queue or running:
-            self._pool = self._pool or self._new_pool()
-            while queue and len(running) < self.workers:
-                if running and (id(queue[0]) in suspects or any(id(s) in suspects for s in running.values())):
-                    break  # a suspect runs alone
-                sub = queue.popleft()
-                running[self._pool.submit(self.job, sub)] = sub
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            finished, lost = [], []
-            for future in done:
-                sub = running.pop(future)
-                try:
-                    finished.append(future.result())
-                except BrokenProcessPool:
-                    lost.append(sub)
-            if lost:
-                lost += running.values()  # they die with the pool
-                running.clear()
-                self._pool.shutdown(cancel_futures=True)
-                self._pool = None
-                for sub in reversed(lost):
-                    if id(sub) in suspects and len(lost) == 1:
-                        finished.append(Outcome(sub, error="the grading process died on this file"))
-                    else:
-                        suspects.add(id(sub))
-                        queue.appendleft(sub)
-            yield from finished
+        try:
+            while queue or running:
+                slots = self.backend.slots()
+                while queue and len(running) < slots:
+                    if running and (id(queue[0]) in suspects or any(id(s) in suspects for s in running.values())):
+                        break  # a suspect runs alone
+                    sub = queue.popleft()
+                    running[self.backend.submit(self.job, sub)] = sub
+                finished, lost = [], []
+                for future in self.backend.wait(running):
+                    sub = running.pop(future)
+                    try:
+                        finished.append(_as_sent(future.result(), sub))
+                    except Exception as error:
+                        if not self.backend.lost(error):
+                            raise
+                        lost.append(sub)
+                if lost:
+                    lost += [running.pop(future) for future in self.backend.abandon(running)]
+                    for sub in reversed(lost):
+                        if id(sub) in suspects and len(lost) == 1:
+                            finished.append(Outcome(sub, error="the grading process died on this file"))
+                        else:
+                            suspects.add(id(sub))
+                            queue.appendleft(sub)
+                yield from finished
+        finally:
+            self.backend.cancel(running)
 
     def run_checked(self, submissions: list[Submission]):
         """Like ``run``, but an assignment's outcomes are given out only once grading it is
@@ -213,7 +280,7 @@ class Batch:
         queue = deque(submissions)
         left = Counter(sub.assignment for sub in submissions)  # students' files not graded yet
         unproven, held, probes = set(left), defaultdict(list), {}
-        patience = 2 * self.workers + 2  # outcomes held back before the solutions are graded
+        patience = 2 * self.backend.slots() + 2  # outcomes held back before the solutions are graded
         for outcome in self._stream(queue):
             sub = outcome.submission
             name = sub.assignment
@@ -245,6 +312,15 @@ class Batch:
                     probes[other] = solved_submission(other)
                     queue.appendleft(probes[other])
                     waiting -= len(held[other])
+
+
+def _as_sent(outcome: Outcome, sub: Submission) -> Outcome:
+    """A worker's outcome on the coordinator's terms: whose it is, which file and its hash
+    come from the submission sent, not from what came back."""
+    outcome.submission = sub
+    if outcome.grade is not None:
+        outcome.grade.student, outcome.grade.assignment = sub.student, sub.assignment
+    return outcome
 
 
 def _probe_problem(outcome: Outcome) -> str | None:
@@ -295,8 +371,10 @@ def record_all(course: Course, outcomes, on_result=None, ready=None) -> list[Out
     return done
 
 
-def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bool = False) -> int:
-    """``python -m grader grade``: grade, record, print a summary; the exit status."""
+def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bool = False,
+                 scheduler: str | None = None) -> int:
+    """``python -m grader grade``: grade, record, print a summary; the exit status. With
+    ``scheduler``, a Dask scheduler's address, on its workers instead of ``workers`` here."""
 
     from tqdm import tqdm
 
@@ -317,8 +395,13 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
     needed = sorted({sub.assignment for sub in todo})
     # Student code sees neither the course nor the folder being graded (nor anything else of
     # the machine: grader/sandbox/_mounts.py); named here for the audit hook, where namespaces are not.
-    with Batch(min(workers, max(1, len(todo))), needed, protected=(course.root, Path(folder).resolve())) as batch, \
-            ThreadPoolExecutor(1) as thread:
+    try:
+        batch = Batch(min(workers, max(1, len(todo))), needed, protected=(course.root, Path(folder).resolve()),
+                      scheduler=scheduler if todo else None)  # (nothing to grade: no cluster needed)
+    except ClusterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    with batch, ThreadPoolExecutor(1) as thread:
         # The real gradebook must know each assignment's cells before the first result is
         # recorded: generate them while the workers start.
         generated = thread.submit(lambda: [course.generate(a) for a in needed])

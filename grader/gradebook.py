@@ -104,13 +104,20 @@ class Ledger:
 
         keep = keep or {}
         gb, db = self.gradebook, self.gradebook.db
+        # The grades came from a worker: each of this gradebook's cells, within its points,
+        # or nothing is touched (nbgrader commits as it removes the old submission).
+        cells = {cell.name: cell for cell in grade.cells}
+        for row in gb.find_notebook(grade.assignment, grade.assignment).grade_cells:
+            cell = cells.get(row.name)
+            if cell is None or not 0 <= cell.score <= row.max_score:
+                raise ValueError(f"{row.name}: {'no grade' if cell is None else f'{cell.score:g} points'}, "
+                                 f"of {row.max_score:g}")
         gb.update_or_create_student(grade.student)
         try:
             gb.remove_submission(grade.assignment, grade.student)
         except MissingEntry:
             pass
         submission = gb.add_submission(grade.assignment, grade.student)
-        cells = {cell.name: cell for cell in grade.cells}
         for notebook in submission.notebooks:
             for row in notebook.grades:
                 cell = cells[row.name]

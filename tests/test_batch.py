@@ -78,3 +78,19 @@ def test_a_worker_that_dies_fails_only_its_own_file(tmp_path):
     assert all(outcomes[name].grade.auto_score == 10.0 for name in outcomes if name != "kill")
     # It was tried twice, the second time alone, so no other file was blamed.
     assert _graded(log).count("kill") == 2
+
+
+def forging_job(sub: Submission) -> Outcome:
+    """A worker that lies about whose outcome it sends back."""
+    outcome = stand_in_job(sub)
+    outcome.grade.student = "mallory"
+    outcome.submission = Submission(f"mallory_{sub.assignment}.ipynb", "mallory", sub.assignment, b"forged")
+    return outcome
+
+
+def test_an_outcome_is_the_submission_sents_whatever_comes_back(tmp_path):
+    subs = _class(tmp_path / "log", ["full1", "low1"])
+    with Batch(1, job=forging_job) as batch:
+        outcomes = list(batch.run(subs))
+    assert sorted(o.grade.student for o in outcomes) == ["full1", "low1"]
+    assert {id(o.submission) for o in outcomes} == {id(s) for s in subs}

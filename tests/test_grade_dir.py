@@ -157,10 +157,23 @@ def _run(capsys, *argv):
     return status, out.out, out.err
 
 
-def _export(course, path):
-    assert main(["--course", str(course), "export", "--out", str(path)]) == 0
+def _export(course, path, db_url=None):
+    assert main(["--course", str(course), *(["--db-url", db_url] if db_url else []), "export", "--out", str(path)]) == 0
     with open(path) as handle:
         return {row["student"]: row for row in csv.DictReader(handle)}
+
+
+def _captured(argv) -> tuple[int, str, str]:
+    """``main(argv)``: its status, stdout and stderr, captured by hand (pytest's capsys is
+    per test, and module-wide fixtures grade)."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        status = main(argv)
+    finally:
+        sys.stdout, sys.stderr = saved
+    return status, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -170,18 +183,10 @@ def batch(tmp_path_factory):
     _write(folder, FILES)
     _write(part, PART)
     before = _hashes(folder)
-    runs = {}  # pytest's capsys is per test: capture this module-wide fixture's output by hand
-    for name, argv in [("part", ["grade", str(part), "--workers", "2"]),
-                       ("all", ["grade", str(folder), "--workers", "2"]),
-                       ("again", ["grade", str(folder)])]:
-        out, err = io.StringIO(), io.StringIO()
-        saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = out, err
-        try:
-            status = main(["--course", str(course), *argv])
-        finally:
-            sys.stdout, sys.stderr = saved
-        runs[name] = (status, out.getvalue(), err.getvalue())
+    runs = {name: _captured(["--course", str(course), *argv])
+            for name, argv in [("part", ["grade", str(part), "--workers", "2"]),
+                               ("all", ["grade", str(folder), "--workers", "2"]),
+                               ("again", ["grade", str(folder)])]}
     return {"root": root, "course": course, "folder": folder, "runs": runs,
             "before": before, "grades": _export(course, root / "grades.csv")}
 
