@@ -36,6 +36,23 @@ def without_solution_markers(source: str) -> str:
     return "\n".join(line for line in source.splitlines() if line.strip() not in SOLUTION_MARKERS)
 
 
+def answered(release, source, answers: dict[str, str] | None = None, solved: bool = True):
+    """A copy of the ``release`` notebook as a student hands it in: each cell the student
+    writes in answered with ``answers[grade_id]`` if given, else (if ``solved``) with the
+    ``source`` notebook's solution."""
+    import copy
+
+    solutions = solution_sources(source)
+    notebook = copy.deepcopy(release)
+    for cell in notebook.cells:
+        name = grade_id(cell)
+        if name in solutions and name in (answers or {}):
+            cell.source = answers[name]
+        elif name in solutions and solved:
+            cell.source = without_solution_markers(solutions[name])
+    return notebook
+
+
 def first_error(cell) -> str | None:
     """``Name: message`` of the cell's first error output, if it has one."""
     for output in cell.get("outputs", []):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 import nbformat
 
 from ._process import die_with_parent
+from ._cells import answered, first_error
 from ._text import printable
 from .budget import OVER_BUDGET
 from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
@@ -115,26 +115,16 @@ def _grade(submission: Submission) -> Outcome:
 def _first_error(graded: Path) -> str | None:
     if not graded.exists():
         return None
-    for cell in nbformat.read(str(graded), as_version=4).cells:
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                return f"{output.ename}: {output.evalue}"[:300]
-    return None
+    errors = (first_error(cell) for cell in nbformat.read(str(graded), as_version=4).cells)
+    return next((error[:300] for error in errors if error), None)
 
 
 def solved_submission(assignment: str) -> Submission:
     """The release filled in with the sources' solutions: a student who gets everything right."""
     release = nbformat.read(str(RELEASE / f"{assignment}.ipynb"), as_version=4)
     source = nbformat.read(str(SOLUTIONS / f"{assignment}.ipynb"), as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    for cell in release.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = "\n".join(line for line in answers[grade_id].splitlines()
-                                    if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
     return Submission(f"solutions/{assignment}.ipynb", PROBE_STUDENT, assignment,
-                      nbformat.writes(release).encode())
+                      nbformat.writes(answered(release, source)).encode())
 
 
 class Processes:
