@@ -31,7 +31,7 @@ from ._process import die_with_parent
 from ._cells import answered, first_error
 from ._text import printable
 from .budget import OVER_BUDGET
-from .course import RELEASE, SOLUTIONS, Course, NotebookGrade
+from .course import RELEASE, SOLUTIONS, Course, GradingError, NotebookGrade
 from .formgrader import answers, graded_path, place, view
 from .gradebook import Ledger
 from .submissions import Submission, normalise
@@ -402,6 +402,14 @@ def grade_folder(course: Course, folder: Path, patterns, workers: int, force: bo
             except BrokenEnvironment as error:
                 bar.close()
                 print(f"error: {error}", file=sys.stderr)
+                return 2
+            except GradingError as error:  # the real course could not take the assignments
+                bar.close()
+                lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+                print(f"error: the course {printable(course.root)} cannot record this assignment's grades: "
+                      f"{printable(lines[-1] if lines else '')}\n  (nbgrader refuses to change a graded "
+                      "assignment's cells: if the sources changed since students were graded here, grade "
+                      "into a new course folder with --course, or restore the sources)", file=sys.stderr)
                 return 2
 
     graded = sorted((o for o in outcomes if o.grade), key=lambda o: o.submission.label)

@@ -348,3 +348,24 @@ def test_a_batch_killed_for_real_leaves_nothing_running_and_a_rerun_completes_it
     grades = _export(course, tmp_path / "g.csv")
     assert {student: float(row[A]) for student, row in grades.items()} == \
         {"alice": sum(FULL.values()), "carol": 0.0, "dave": sum(ONE_WRONG.values())}
+
+
+def test_sources_changed_since_a_course_graded_them_stop_the_batch_with_a_clear_error(batch, tmp_path, capsys):
+    """nbgrader refuses to add or remove a graded cell of an assignment with submissions: a
+    review's `grade` died of it with a traceback after the sources changed. It stops, exit 2,
+    saying what to do, and records nothing."""
+    import shutil
+
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    shutil.copytree(batch["course"], course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:  # as if a graded cell was removed since
+        gradebook.update_or_create_grade_cell("test_removed_since", A, A, max_score=1, cell_type="code")
+    before = _export(course, tmp_path / "before.csv")
+    folder = tmp_path / "submissions"
+    _write(folder, ["alice_01_logit_lens.ipynb"])
+    status, _, err = _run(capsys, "--course", str(course), "grade", str(folder), "--force")
+    assert status == 2 and "Traceback" not in err
+    assert "cannot record this assignment's grades" in err and "--course" in err
+    assert _export(course, tmp_path / "after.csv") == before

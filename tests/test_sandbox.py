@@ -863,6 +863,40 @@ def test_a_fork_cannot_run_native_code_it_wrote_nor_use_io_uring(tmp_path):
                             "no memfd", [errno.EPERM] * 3])
 
 
+def test_a_fork_sees_no_socket_of_the_machine():
+    """A review read /proc/self/net/unix and /proc/self/net/tcp in a fork: every grading
+    kernel's socket path and the machine's listeners. A fork has a network namespace of its
+    own: the machine's Unix socket and TCP listener made here are not listed there."""
+    import shutil
+    import socket
+    import tempfile
+
+    from grader.sandbox import _mounts
+
+    folder, scratch = tempfile.mkdtemp(prefix="sockets-"), tempfile.mkdtemp(prefix="scratch-")
+    unix, tcp = socket.socket(socket.AF_UNIX), socket.socket()
+    try:
+        unix.bind(os.path.join(folder, "kernel-socket"))
+        unix.listen()
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        port = f":{tcp.getsockname()[1]:04X} "
+
+        def listed(outcome, isolated=True):
+            if isolated:
+                outcome.append(_mounts.isolate(scratch, [sys.prefix, sys.base_prefix], [], 1 << 20))
+            outcome.append("kernel-socket" in open("/proc/self/net/unix").read())
+            outcome.append(port in open("/proc/self/net/tcp").read())
+
+        assert _in_fork(listed) == "[True, False, False]"
+        assert _in_fork(lambda outcome: listed(outcome, isolated=False)) == "[True, True]"  # (as a fork without it sees)
+    finally:
+        unix.close()
+        tcp.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def test_forks_share_no_ipc_with_each_other_or_the_machine():
     """A review's fork left a System V message queue on the machine, which the next student's
     fork could read: each fork now has an IPC namespace of its own, and the filter refuses

@@ -82,3 +82,15 @@ def test_a_hook_gets_its_hook_points_name_and_its_tensor_comes_back_by_value(ns,
         "out, name, layer = ablate(z, point)\n"
         "assert name == 'blocks.1.attn.hook_z' and layer == 1\n"
         "assert torch.equal(out, torch.tensor([[0.0, 2.0], [0.0, 2.0]])) and torch.equal(z, torch.full((2, 2), 2.0))\n")
+
+
+def test_what_a_test_cell_prints_or_raises_about_a_huge_answer_is_capped(ns, run, capsys):
+    """A review returned a 60 MB string where a test's message quotes the answer: the graded
+    notebook came out at 120 MB. A test cell's output and its error are capped as student
+    code's own are."""
+    cell(ns, "def answer():\n    return 'A' * 5_000_000\n")
+    with pytest.raises(AssertionError) as raised:
+        run("print(answer())\nassert answer() == 'B', f'expected B, got {answer()}'\n")
+    assert len(str(raised.value)) < 2 * _student.CONFIG["message"]
+    out = capsys.readouterr().out
+    assert len(out) < 2 * _student.CONFIG["output"] and out.endswith("characters)\n")

@@ -13,6 +13,7 @@ allow-list rather than by hiding what it must not see:
   environment, is there to read);
 - its own IPC namespace (no System V queue, semaphore or segment, nor POSIX message queue,
   of any other process; ``_seccomp`` refuses them as well, for where it cannot be made);
+- its own network namespace (no other process's socket is listed, let alone reachable);
 
 then no capabilities left to undo any of it. The folder being graded, the course, the
 repository, home folders, the kernel's connection file: none of it exists in that view.
@@ -25,7 +26,7 @@ import ctypes
 import os
 import platform
 
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWIPC = 0x20000, 0x10000000, 0x08000000
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWNET = 0x20000, 0x10000000, 0x08000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
@@ -77,9 +78,13 @@ def isolate(scratch: str, readable: list[str], hidden: list[str], disk: int) -> 
                 with open(f"/proc/self/{name}", "w") as handle:
                     handle.write(text)
             own_user_namespace = True
-        # Best effort, as a call of its own (a kernel without IPC namespaces still gets the
-        # rest): the seccomp filter refuses System V IPC and POSIX queues anyway.
+        # Best effort, each a call of its own (a kernel without IPC or network namespaces
+        # still gets the rest): the seccomp filter refuses System V IPC, POSIX queues and
+        # sockets anyway. A network namespace of its own (no interface but a down loopback)
+        # also keeps /proc/self/net from listing the machine's sockets and listeners (the
+        # grading kernels' among them).
         _libc.unshare(CLONE_NEWIPC)
+        _libc.unshare(CLONE_NEWNET)
         _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here reaches the real system
         locked = _mount_points()
         root = os.path.realpath(scratch)

@@ -137,13 +137,20 @@ def test_cell(namespace: dict, index: int, config: dict) -> None:
 
 
 def _serve(channel, namespace: dict):
+    shown = 0  # the cell's output so far: a test may print what student code returned, capped here
     while True:
         try:
-            kind, *message = pickle.loads(channel.recv_bytes())
+            kind, *message = pickle.loads(channel.recv_bytes(_student.MAX_RESULT))
         except EOFError:
             raise _student.SandboxError("the test cell's process stopped before it finished") from None
+        except OSError:  # longer than MAX_RESULT (a huge value student code returned, printed)
+            raise _student.SandboxError(f"the test cell sent more than {_student.MAX_RESULT >> 20} MiB") from None
         if kind == _OUT:
-            sys.stdout.write(message[0])
+            limit = int(_student.CONFIG["output"])
+            if shown < limit:
+                text = message[0][:limit - shown]
+                sys.stdout.write(text + (f"\n... (output cut at {limit} characters)\n" if len(text) < len(message[0]) else ""))
+            shown += len(message[0])
         elif kind == _DONE:
             error, values, rng = message
             return error, _loads(values, namespace), rng
@@ -211,7 +218,7 @@ def _test_process(namespace: dict, index: int, channel) -> None:
         source = shell.transform_cell(cell["source"]) if shell is not None else cell["source"]
         exec(compile(source, f"<test cell {cell['grade_id']}>", "exec"), namespace)
     except BaseException as exc:  # noqa: BLE001  (a failed check: the cell's error)
-        error = (type(exc).__name__, str(exc))
+        error = _student._describe_error(exc)  # (capped: its message may quote what student code returned)
     values = {name: namespace[name] for name in cells[index]["keeps"] if name in namespace
               and namespace[name] is not snapshot.get(name)}
     sys.stdout.flush()
