@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 
 from ._text import printable
-from .course import DEFAULT_COURSE, RELEASE, SOLUTIONS, Course, GradingError, assignments
+from .course import (DEFAULT_COURSE, RELEASE, SOLUTIONS, Course, GradingError, address_warning, assignments,
+                     course_address)
 from .submissions import DEFAULT_PATTERNS, SubmissionError, normalise
 
 
@@ -21,8 +22,13 @@ def _course(args) -> Course:
 
 def _release(args) -> int:
     course = _course(args)
+    warning = address_warning(course_address())
+    if warning:
+        print(warning, file=sys.stderr)
     for assignment in args.assignments or assignments():
         print(f"released {course.release(assignment, args.out)}")
+    if warning:  # again at the end, where it cannot scroll away
+        print(warning, file=sys.stderr)
     return 0
 
 

@@ -13,6 +13,7 @@ copies results out. Submissions are copied in, never touched where they lie.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
 RELEASE = REPO / "notebooks"
 CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
+ADDRESS_FILE = Path(__file__).resolve().parent / "course.toml"
+# What ADDRESS_FILE ships with, before the course repository is published.
+PLACEHOLDER_REPOSITORY = "https://github.com/induction-circuits/induction-circuits"
 DEFAULT_COURSE = Path(__file__).resolve().parent / "course"
 # Training steps a graded notebook runs (the toolkit's INDUCTION_CIRCUITS_MAX_STEPS): a few
 # steps still run the learner's train_step through the loop, and no test needs more.
@@ -32,6 +36,75 @@ GRADING_STEPS = 5
 def assignments() -> list[str]:
     """Assignment ids, one per source file, in curriculum order."""
     return sorted(path.stem for path in SOLUTIONS.glob("*.py"))
+
+
+@dataclass
+class Address:
+    """Where the course lives (``grader/course.toml``): what every release notebook's first
+    cell installs, and where its "Open in Colab" badge opens it from."""
+    repository: str
+    branch: str = "main"
+    toolkit: str = ""
+
+    def __post_init__(self):
+        self.repository = self.repository.rstrip("/").removesuffix(".git")
+        if not self.repository.startswith("https://github.com/") or self.repository.count("/") != 4:
+            raise ValueError(f"{ADDRESS_FILE}: repository must be https://github.com/<owner>/<name>, "
+                             f"not {self.repository!r} (Colab opens notebooks from GitHub)")
+        self.toolkit = self.toolkit or f"induction-circuits @ git+{self.repository}"
+
+    @property
+    def placeholder(self) -> bool:
+        return self.repository == PLACEHOLDER_REPOSITORY
+
+    def colab_url(self, assignment: str) -> str:
+        path = self.repository.removeprefix("https://github.com/")
+        return f"https://colab.research.google.com/github/{path}/blob/{self.branch}/notebooks/{assignment}.ipynb"
+
+
+def course_address(path: Path = ADDRESS_FILE) -> Address:
+    import tomllib
+
+    return Address(**tomllib.loads(path.read_text())["course"])
+
+
+def address_warning(address: Address) -> str | None:
+    """What release says, loudly, while the address is still the placeholder."""
+    if not address.placeholder:
+        return None
+    line = "!" * 78
+    return (f"{line}\n!! The course address in {ADDRESS_FILE} is still the placeholder\n"
+            f"!!   {address.repository}\n"
+            "!! The release notebooks' first cell installs the toolkit from it, and their\n"
+            "!! 'Open in Colab' badges open them from it: neither works for students until you\n"
+            f"!! set it to the course's GitHub repository and run release again.\n{line}")
+
+
+def header_cells(assignment: str, address: Address) -> list:
+    """The cells release puts at the top of every notebook: the Colab badge, and the cell
+    that installs the toolkit (never while being graded, and never replacing Colab's torch:
+    the toolkit's torch requirement admits Colab's build). Locked, with grade ids of their
+    own, so grading puts them back as they are."""
+    import nbformat
+
+    def locked(cell, grade_id):
+        cell.id = grade_id
+        cell.metadata["nbgrader"] = {"grade": False, "grade_id": grade_id, "locked": True,
+                                     "schema_version": 3, "solution": False, "task": False}
+        return cell
+
+    badge = nbformat.v4.new_markdown_cell(
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({address.colab_url(assignment)})")
+    install = nbformat.v4.new_code_cell(
+        "# Installs the course toolkit where it is missing (on Colab: about a minute; it keeps\n"
+        "# Colab's own torch). Written by `python -m grader release` from grader/course.toml.\n"
+        "import importlib.util, os, subprocess, sys\n"
+        "\n"
+        f"TOOLKIT = {json.dumps(address.toolkit)}\n"
+        "# Never install while being graded: a grading machine must already have the toolkit.\n"
+        'if importlib.util.find_spec("induction_circuits") is None and "NBGRADER_EXECUTION" not in os.environ:\n'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", TOOLKIT], check=True)')
+    return [locked(badge, "colab_badge"), locked(install, "install_toolkit")]
 
 
 def source_notebook(assignment: str, solutions: Path = SOLUTIONS):
@@ -138,12 +211,15 @@ class Course:
             raise GradingError(f"{what} failed:\n{result.get('error') or result.get('log')}")
 
     def generate(self, assignment: str) -> Path:
-        """Write the source in and run ``generate_assignment``; returns the release notebook."""
+        """Write the source in, with the course's header cells on top (``header_cells``),
+        and run ``generate_assignment``; returns the release notebook."""
         import nbformat
 
         source = self.root / "source" / assignment / f"{assignment}.ipynb"
         source.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(source_notebook(assignment), str(source))
+        notebook = source_notebook(assignment)
+        notebook.cells[:0] = header_cells(assignment, course_address())
+        nbformat.write(notebook, str(source))
         self._check(self.api.generate_assignment(assignment, force=True, create=True),
                     f"generate_assignment {assignment}")
         self._generated.add(assignment)

@@ -50,19 +50,26 @@
 #   removing them: notebook 6.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **Before you start.** Run the next two cells. The first installs the course toolkit,
-# `induction_circuits`, if it is missing: on Colab that takes about a minute (it keeps
-# Colab's own torch); on your own machine `make lab` (see the README) has installed it
-# already, and the cell does nothing. The second imports what this notebook uses, loads the
-# trained model, and prints one line that says whether you have a GPU. Nothing here needs one.
-
-# %% nbgrader={"grade": false, "grade_id": "code_03", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import importlib.util, os, subprocess, sys
-
-TOOLKIT = "induction-circuits @ git+https://github.com/induction-circuits/induction-circuits"
-# Never install while being graded: a grading machine must already have the toolkit.
-if importlib.util.find_spec("induction_circuits") is None and "NBGRADER_EXECUTION" not in os.environ:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", TOOLKIT], check=True)
+# **Before you start.** The cell at the very top of this notebook installs the course toolkit,
+# `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
+# (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
+# it already, and the cell does nothing. Then run the next cell: it imports what this notebook uses,
+# loads the trained model, and prints one line that says whether you have a GPU. Nothing here
+# needs one.
+#
+# **Which TransformerLens.** The course uses TransformerLens 4, whose `TransformerBridge` wraps
+# a model (a Hugging Face one such as GPT-2, or the toy model's own PyTorch modules) and gives
+# it TransformerLens's hook names, activation cache and weight attributes. Most tutorials
+# online, ARENA's among them, were written for versions 1 to 3 and their `HookedTransformer`,
+# which version 4 removed, with `HookedTransformerConfig` and `transformer_lens.utils`: their
+# first line, `HookedTransformer.from_pretrained("gpt2")`, stops with an `ImportError` here.
+# Their ideas carry over, and so does most of their code once a model is loaded
+# (`run_with_cache`, `cache["pattern", layer]`, `W_Q`, `OV`, hooks by name). What changes is
+# the loading (`TransformerBridge.boot_transformers("gpt2")`, which `load_gpt2` does for you),
+# the configuration, and a few helpers (`get_act_name` now lives in
+# `transformer_lens.utilities`). The bridge also runs GPT-2 exactly as Hugging Face does, so
+# its numbers can differ a little from a tutorial's unless you call
+# `enable_compatibility_mode()`.
 
 # %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -132,9 +139,9 @@ print("parts add up to the final stream:", torch.allclose(parts.sum(0), final, a
 
 # Finer still: each head's own output, plus the output biases, is each layer's output.
 heads, head_labels = cache.stack_head_results(return_labels=True)
-per_layer_bias = model.b_O.sum(0)
+total_bias = model.b_O.sum(0)
 print("heads + biases + embeddings add up too:",
-      torch.allclose(heads.sum(0) + per_layer_bias + parts[0] + parts[1], final, atol=1e-4))
+      torch.allclose(heads.sum(0) + total_bias + parts[0] + parts[1], final, atol=1e-4))
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_09", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -413,9 +420,10 @@ for depth in range(3):
 #
 # On a real model the lens shows the same thing on real text. The prompt below introduces a
 # name and then repeats its first word; after "Ada" again the model should predict the
-# surname it saw. `load_gpt2` downloads GPT-2 small (500 MB) from the Hugging Face hub; on
-# a machine without internet it prints one line and returns `None`, and this section is
-# skipped.
+# surname it saw. `load_gpt2` downloads GPT-2 small (500 MB) from the Hugging Face hub, or
+# takes it from your Hugging Face cache when it is there (so a classroom can fetch it once
+# and go offline: the README says how); with neither, it prints one line and returns `None`,
+# and this section is skipped.
 
 # %% nbgrader={"grade": false, "grade_id": "code_22", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gpt2 = load_gpt2(device)

@@ -64,19 +64,14 @@
 # attention it produces; notebook 6 proves it matters by removing heads.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **Before you start.** Run the next two cells. The first installs the course toolkit,
-# `induction_circuits`, if it is missing: on Colab that takes about a minute (it keeps
-# Colab's own torch); on your own machine `make lab` (see the README) has installed it
-# already, and the cell does nothing. The second imports what this notebook uses, loads the
-# trained model, and prints one line that says whether you have a GPU. Nothing here needs one.
-
-# %% nbgrader={"grade": false, "grade_id": "code_03", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import importlib.util, os, subprocess, sys
-
-TOOLKIT = "induction-circuits @ git+https://github.com/induction-circuits/induction-circuits"
-# Never install while being graded: a grading machine must already have the toolkit.
-if importlib.util.find_spec("induction_circuits") is None and "NBGRADER_EXECUTION" not in os.environ:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", TOOLKIT], check=True)
+# **Before you start.** The cell at the very top of this notebook installs the course toolkit,
+# `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
+# (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
+# it already, and the cell does nothing. Then run the next cell: it imports what this
+# notebook uses, loads the trained model, and prints one line that says whether you have a
+# GPU. Nothing here needs one.
+# This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
+# older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
 # %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -427,8 +422,9 @@ print("L0H3's rows that peak on the diagonal: in the OV circuit", diagonal_rows(
 # key after its query masked out (set to $-\infty$) and a softmax over keys. Return the
 # `[n_ctx, n_ctx]` pattern.
 #
-# *Hints:* `model.b_Q[layer, head]` has shape `[d_head]`; `torch.ones(n, n, dtype=torch.bool).triu(1)`
-# marks the future; `masked_fill` then `softmax(-1)`.
+# *Hints:* `model.b_Q[layer, head]` has shape `[d_head]`;
+# `torch.ones(n, n, dtype=torch.bool, device=scores.device).triu(1)` marks the future (made on
+# the scores' device, so it works on a GPU too); `masked_fill` then `softmax(-1)`.
 
 # %% nbgrader={"grade": false, "grade_id": "positional_attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def positional_attention(model, layer, head):

@@ -53,19 +53,13 @@
 # >   draws them, notebook 6 removes them to prove they matter.)
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **Before you start.** Run the next two cells in order. The first installs the course
-# toolkit, `induction_circuits`, on Colab (it keeps Colab's own torch, so it takes about a
-# minute); on your own machine it does nothing, because `make lab` (see the course README)
-# has installed the toolkit already. The second imports what this notebook uses and prints
-# one line naming the device you run on, GPU or CPU. Nothing here needs a GPU.
-
-# %% nbgrader={"grade": false, "grade_id": "code_03", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import importlib.util, os, subprocess, sys
-
-TOOLKIT = "induction-circuits @ git+https://github.com/induction-circuits/induction-circuits"
-# Never install while being graded: a grading machine must already have the toolkit.
-if importlib.util.find_spec("induction_circuits") is None and "NBGRADER_EXECUTION" not in os.environ:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", TOOLKIT], check=True)
+# **Before you start.** The cell at the very top of this notebook installs the course toolkit,
+# `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
+# (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
+# it already, and the cell does nothing. Then run the next cell: it imports what this notebook
+# uses and prints one line naming the device you run on, GPU or CPU. Nothing here needs a GPU.
+# This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
+# older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
 # %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
@@ -95,7 +89,7 @@ device = start()
 #   helps, so the best possible prediction is uniform over the 64 tokens, and its loss is
 #   $\ln 64 \approx 4.16$ nats (a nat is the unit of a loss measured with the natural
 # logarithm). No model can do better on average (a model that learns the period can on one
-# position, the repeat's first token: section 6 comes back to it).
+# position, the repeat's first token: section 5 comes back to it).
 # - **After the repeat starts** every next token is already in the context: at position
 #   $25 + i$ the next token is the one at position $i + 1$. A model that can find the earlier
 #   copy of the current token and read off what followed it can predict perfectly, with
@@ -495,7 +489,8 @@ print_scores(shortcut_scores)
 # (These scores find each query's targets from the tokens, as TransformerLens's head
 # detector does, and count every query that has one: also the four or so queries per
 # sequence, in the first half, whose token appeared earlier by chance, where these heads
-# do not look. Notebook 4's scores count the repeat only, and give the same heads about 0.93.)
+# do not look. Notebook 4's scores count the repeat only: they give the layer-0 heads of the shipped
+# shortcut model, trained as this one was from another seed, about 0.93.)
 
 # %% nbgrader={"grade": false, "grade_id": "code_17", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt

@@ -70,20 +70,14 @@
 # > ```
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **Before you start.** Run the next two cells in order. The first installs the course
-# toolkit, `induction_circuits`, on Colab (it keeps Colab's own torch, so it takes about a
-# minute); on your own machine it does nothing, because `make lab` (see the course README)
-# has installed the toolkit already. The second imports what this notebook uses, prints one
-# line naming the device you run on (GPU or CPU), and loads the two models, saying which
+# **Before you start.** The cell at the very top of this notebook installs the course toolkit,
+# `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
+# (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
+# it already, and the cell does nothing. Then run the next cell: it imports what this notebook uses, prints
+# one line naming the device you run on (GPU or CPU), and loads the two models, saying which
 # trained model it found. Nothing here needs a GPU.
-
-# %% nbgrader={"grade": false, "grade_id": "code_03", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import importlib.util, os, subprocess, sys
-
-TOOLKIT = "induction-circuits @ git+https://github.com/induction-circuits/induction-circuits"
-# Never install while being graded: a grading machine must already have the toolkit.
-if importlib.util.find_spec("induction_circuits") is None and "NBGRADER_EXECUTION" not in os.environ:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", TOOLKIT], check=True)
+# This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
+# older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
 # %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import torch
@@ -485,8 +479,8 @@ for n in (5, 10, 15, 20, 25):
 # **You should see** L1H2 stand apart again. Its queries and keys carry position as well as
 # token: from position alone it prefers position 0 to the target (4 or 9 back, $n - 1$) by
 # 7 to 8 on 5+5 and 10+10, the negative numbers (in the softmax a factor of about
-# $e^8 \approx 3000$, before the token match adds its part), while it prefers a target 20 or
-# 25 back to position 0 by about as much (8 to 9). The other three heads' positional
+# $e^8 \approx 3000$, before the token match adds its part), while it prefers a target 19 or
+# 24 back to position 0 by about as much (about 8). The other three heads' positional
 # preferences are mild (0 to about 4). L1H2 is a specialist in distant copies: on short repeats its
 # positional preference beats the token match, and it rests on position 0. Leaving out the
 # token embeddings and layer 0's output is an approximation, since the token match lives in

@@ -33,19 +33,14 @@
 # instructor), three recap questions.
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **Before you start.** Run the next two cells. The first installs the course toolkit,
-# `induction_circuits`, if it is missing: on Colab that takes about a minute (it keeps
-# Colab's own torch); on your own machine `make lab` (see the README) has installed it
-# already, and the cell does nothing. The second imports what this notebook uses, prints one
-# line that says whether you have a GPU (nothing here needs one), and loads the two models.
-
-# %% nbgrader={"grade": false, "grade_id": "code_03", "locked": true, "schema_version": 3, "solution": false, "task": false}
-import importlib.util, os, subprocess, sys
-
-TOOLKIT = "induction-circuits @ git+https://github.com/induction-circuits/induction-circuits"
-# Never install while being graded: a grading machine must already have the toolkit.
-if importlib.util.find_spec("induction_circuits") is None and "NBGRADER_EXECUTION" not in os.environ:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", TOOLKIT], check=True)
+# **Before you start.** The cell at the very top of this notebook installs the course toolkit,
+# `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
+# (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
+# it already, and the cell does nothing. Then run the next cell: it imports what this notebook uses,
+# prints one line that says whether you have a GPU (nothing here needs one), and loads the two
+# models.
+# This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
+# older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
 # %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt

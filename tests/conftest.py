@@ -64,3 +64,12 @@ def postgres_url(postgres_server):
 
 
 _databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2(tmp_path_factory):
+    """A local Hugging Face folder with GPT-2 small's architecture and shape, random weights
+    (tests/nbtools.py's make_tiny_gpt2): what the tests run every GPT-2 cell on."""
+    from nbtools import make_tiny_gpt2
+
+    return make_tiny_gpt2(tmp_path_factory.mktemp("tiny_gpt2"))

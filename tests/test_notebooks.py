@@ -369,13 +369,8 @@ def test_notebook_4_scores_find_the_circuit_and_expose_the_shortcut(curriculum):
     layer_1 = [comparison[f"L1H{h}"] for h in range(4)]
     assert all(0.435 <= theirs <= 0.485 and ours / 2 < theirs for _, _, ours, theirs in layer_1), \
         "head_detector's induction score: 0.44 to 0.48, a little over half of ours"
-    # Section 5: GPT-2 small, where the hub is reachable.
-    if "skipping this extra" not in text:
-        found = [tuple(int(x) for x in head.split(".")) for head in
-                 re.findall(r"(\d+\.\d+) \([\d.]+\)", re.search(r"GPT-2 small, induction score >= 0.4: (.*)", text).group(1))]
-        published = {(5, 1), (5, 5), (6, 9), (7, 2), (7, 10)}
-        assert 6 <= len(found) <= 15 and len(published & set(found)) >= 4, found
-        assert sum(layer >= 5 for layer, _ in found) >= 0.8 * len(found), "nearly all in layers 5 to 11"
+    # Section 5, GPT-2 small: its figures are the literature's, never asserted (its cells run
+    # on a stand-in with GPT-2's architecture in tests/test_installed.py).
 
 
 def test_notebook_4_detect_heads_compares_in_the_tensors_dtype():
