@@ -13,7 +13,7 @@ import nbformat
 from ._text import printable
 from .course import (DEFAULT_COURSE, RELEASE, SOLUTIONS, Course, GradingError, address_warning, assignments,
                      course_address)
-from .submissions import DEFAULT_PATTERNS, SubmissionError, normalise
+from .intake import DEFAULT_PATTERNS, SubmissionError, normalise
 
 
 def _course(args) -> Course:
@@ -83,12 +83,12 @@ def _grade_folder(args) -> int:
 def _export(args) -> int:
     db_url = _course(args).db_url
     if args.format == "csv":
-        from .report import write_csv
+        from .reports.export import write_csv
 
         out = args.out or Path("grades.csv")
         print(f"wrote {write_csv(db_url, out)} students to {printable(out)}")
         return 0
-    from . import lms
+    from .reports import lms
 
     lms_name = {"canvas": "Canvas", "moodle": "Moodle"}[args.format]
     if args.format == "canvas":
@@ -116,7 +116,7 @@ def _formgrade(args) -> int:
 
 
 def _feedback(args) -> int:
-    from .report import write_feedback
+    from .reports.feedback import write_feedback
 
     pages = write_feedback(_course(args).db_url, args.out)
     print(f"wrote {len(pages)} feedback pages to {args.out}")

@@ -1,7 +1,7 @@
 """What a cell is, in nbgrader's terms, and the markers in its source: the one place for both.
 
 The predicates are nbgrader's own (``nbgrader.utils``); ``metadata`` and ``grade_id`` also
-take a submitted cell, whose metadata may be anything (``grader.submissions`` reads those).
+take a submitted cell, whose metadata may be anything (``grader.intake`` reads those).
 """
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ class HandGrade:
     comment: str | None
 
 
-class Ledger:
+class CourseGradebook:
     """nbgrader's Gradebook plus the ``graded_files`` table, in one database."""
 
     def __init__(self, db_url: str):
@@ -52,7 +52,7 @@ class Ledger:
             with engine.begin() as connection:  # a gradebook from before LMS ids were kept
                 connection.execute(text("ALTER TABLE graded_files ADD COLUMN lms_id VARCHAR(64)"))
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> CourseGradebook:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -7,7 +7,8 @@ nbgrader by hand from a course folder (``grader/course`` by default) with
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 
-from grader.budget import BudgetedExecute
+from grader.execute.budget import BudgetedExecute
+from grader.intake.preprocessor import RebuildOnRelease
 from grader.sandbox import RestoreStudentCode, SandboxStudentCode
 
 c = get_config()  # noqa: F821  (nbgrader provides it)
@@ -18,7 +19,10 @@ c.CourseDirectory.course_id = "induction-circuits"
 steps = Autograde.class_traits()["autograde_preprocessors"].default()
 at = steps.index(Execute)
 c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, BudgetedExecute, RestoreStudentCode] + steps[at + 1:]
-# Kernels are forks of a template that imported the heavy libraries (grader/kernels.py): torch, TransformerLens,
+# Before nbgrader's own sanitizing (which puts the hidden tests back into the test cells), the
+# submission rebuilt on the release (grader/intake/): by hand as under `grade`.
+c.Autograde.sanitize_preprocessors = [RebuildOnRelease] + Autograde.class_traits()["sanitize_preprocessors"].default()
+# Kernels are forks of a template that imported the heavy libraries (grader/execute/kernels.py): torch, TransformerLens,
 # the toolkit, and the four that TransformerBridge imports the first time it builds a model
 # (2.5 s). Not matplotlib's pyplot: it is cheap, and picks its backend as it is imported.
 c.WarmExecute.preload = ["torch", "transformer_lens", "induction_circuits.model", "induction_circuits.training",
@@ -37,7 +41,7 @@ c.SandboxStudentCode.timeout = 60
 # ...and per cell: nothing in a notebook legitimately runs longer (training is cut
 # short under nbgrader), and an endless loop must not hold up the class...
 c.Execute.timeout = 180
-# ...and per notebook (grader/budget.py): an honest one grades in seconds; one whose every
+# ...and per notebook (grader/execute/budget.py): an honest one grades in seconds; one whose every
 # call sleeps just under the per-call limit stops here, with the points it earned so far.
 c.BudgetedExecute.budget = 600
 # A kernel imports the libraries before it answers (c.WarmExecute.preload): give its start

@@ -11,7 +11,7 @@ import pytest
 
 from grader.batch import PROBE_STUDENT, Batch, BrokenEnvironment, Outcome
 from grader.course import CellGrade, NotebookGrade
-from grader.submissions import Submission
+from grader.intake import Submission
 
 A, B, BROKEN = "01_logit_lens", "02_qk_ov_circuits", "03_train_induction_model"
 

@@ -19,8 +19,8 @@ from distributed import Client, LocalCluster
 
 from grader.batch import Batch, Outcome, record_all
 from grader.course import Course
-from grader.gradebook import Ledger
-from grader.submissions import Submission
+from grader.gradebook import CourseGradebook
+from grader.intake import Submission
 from test_batch import _class, _graded, stand_in_job
 from test_grade_dir import A, FILES, POINTS, STUDENT, _captured, _export, _write
 
@@ -103,7 +103,7 @@ def test_points_beyond_a_cells_from_a_worker_are_not_recorded(graded):
     [recorded] = record_all(course, [outcome])
     assert recorded.grade is None and "could not record the grades" in recorded.error
     assert _export(course.root, graded["root"] / "after.csv") == graded["local grades"]
-    with Ledger(course.db_url) as ledger:  # the old file's hash stays: this one is graded again next time
+    with CourseGradebook(course.db_url) as ledger:  # the old file's hash stays: this one is graded again next time
         assert ledger.hashes()[("alice", A)] != outcome.submission.sha256
 
 
@@ -131,10 +131,10 @@ def test_a_file_that_kills_every_worker_it_runs_on_is_reported_alone(cluster, tm
 
 
 def test_a_worker_whose_course_is_not_the_coordinators_is_refused(cluster, tmp_path, monkeypatch):
-    import grader.cluster
+    import grader.batch.cluster
 
-    real = grader.cluster.fingerprint
-    monkeypatch.setattr(grader.cluster, "fingerprint",  # as if the coordinator's solutions had moved on
+    real = grader.batch.cluster.fingerprint
+    monkeypatch.setattr(grader.batch.cluster, "fingerprint",  # as if the coordinator's solutions had moved on
                         lambda names: {**real(names), f"solutions/{A}.ipynb": "0" * 64})
     folder = tmp_path / "submissions"
     _write(folder, CLASS[:1])

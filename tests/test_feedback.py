@@ -3,7 +3,8 @@
 import nbformat
 
 from grader._cells import HIDDEN_TESTS
-from grader.report import Row, feedback_html
+from grader.reports.export import Row
+from grader.reports.feedback import feedback_html
 from nbtools import SOLUTIONS
 
 A = "01_logit_lens"

@@ -13,7 +13,7 @@ import time
 import nbformat
 import pytest
 
-from grader.budget import OVER_BUDGET
+from grader.execute.budget import OVER_BUDGET
 from grader.course import CONFIG_FILE, DEFAULT_COURSE, Course, assignments
 from grader._cells import HIDDEN_TESTS
 from nbtools import (RELEASE, SOLUTIONS, graded_scores, metadata, read, solution_sources, without_solution_markers,
@@ -216,39 +216,42 @@ def logit_lens(model, cache):
             line = line.strip()
             if len(line) >= 20 and hashlib.sha256(line.encode()).hexdigest() in wanted:
                 found.add(hashlib.sha256(line.encode()).hexdigest())
-    while queue and len(seen) < 200_000 and time.monotonic() - start < 3:  # (a call may take 5 s here)
+    while queue and len(seen) < 200_000 and time.monotonic() - start < 2:  # (a call may take 5 s here)
         obj = queue.popleft()
         if id(obj) in seen or isinstance(obj, (int, float, complex, bool, type(None))):
             continue
         seen.add(id(obj))
-        if isinstance(obj, str):
-            lines(obj)
-        elif isinstance(obj, (bytes, bytearray)):
-            lines(bytes(obj[:1 << 20]).decode(errors="ignore"))
-        elif isinstance(obj, dict):
-            queue.extend(obj.keys())
-            queue.extend(obj.values())
-        elif isinstance(obj, (list, tuple, set, frozenset, collections.deque)):
-            queue.extend(obj)
-        elif isinstance(obj, types.CodeType):
-            queue.extend(obj.co_consts)
-        elif isinstance(obj, types.FunctionType):
-            queue.extend([obj.__code__, obj.__defaults__, obj.__kwdefaults__])
-            for c in obj.__closure__ or ():
+        try:  # (a lazy module's mapping may fail to import what it names: skip it)
+            if isinstance(obj, str):
+                lines(obj)
+            elif isinstance(obj, (bytes, bytearray)):
+                lines(bytes(obj[:1 << 20]).decode(errors="ignore"))
+            elif isinstance(obj, dict):  # (dict's own methods: a lazy mapping's would import modules)
+                queue.extend(dict.keys(obj))
+                queue.extend(dict.values(obj))
+            elif isinstance(obj, (list, tuple, set, frozenset, collections.deque)):
+                queue.extend(obj)
+            elif isinstance(obj, types.CodeType):
+                queue.extend(obj.co_consts)
+            elif isinstance(obj, types.FunctionType):
+                queue.extend([obj.__code__, obj.__defaults__, obj.__kwdefaults__])
+                for c in obj.__closure__ or ():
+                    try:
+                        queue.append(c.cell_contents)
+                    except ValueError:  # an empty cell
+                        pass
+            else:
                 try:
-                    queue.append(c.cell_contents)
-                except ValueError:  # an empty cell
+                    queue.extend(vars(obj).values())
+                except TypeError:
                     pass
-        else:
-            try:
-                queue.extend(vars(obj).values())
-            except TypeError:
-                pass
-            for slot in getattr(type(obj), "__slots__", ()):
-                try:
-                    queue.append(getattr(obj, slot))
-                except (AttributeError, TypeError):
-                    pass
+                for slot in getattr(type(obj), "__slots__", ()):
+                    try:
+                        queue.append(getattr(obj, slot))
+                    except Exception:  # not set, or a lazy module failing to import what it names
+                        pass
+        except Exception:
+            pass
     raise ValueError(f"walked {{len(seen)}}: hidden lines {{len(found & hidden)}}, instructor's line {{len(found & control)}}")
 """
     scores, grade = graded_scores(course, tmp_path, assignment, "walker",

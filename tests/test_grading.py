@@ -6,7 +6,7 @@ import json
 import nbformat
 import pytest
 
-from grader import kernels
+from grader.execute import kernels
 from grader.course import Course, assignments, write_source_notebook
 from nbtools import (RELEASE, SOLUTIONS, answer, answers, auto_graded_points, metadata, read,
                      solution_sources, student_submission)
@@ -102,7 +102,7 @@ def test_solutions_score_full_marks_and_the_release_scores_zero(course, tmp_path
     solved = _grade(course, tmp_path, assignment, "solver", student_submission(assignment))
     assert solved == points and kernels._template is template
     # Graded the plain way (no cell run whole in one fork, grader.sandbox.display_cells; a
-    # kernel started as a process of its own, preloading nothing, grader.kernels), every
+    # kernel started as a process of its own, preloading nothing, grader.execute.kernels), every
     # cell shows the same.
     shown = _shown(course, assignment, "solver")
     kernels.stop_template()
@@ -141,7 +141,7 @@ def test_written_answers_wait_for_a_person(course, tmp_path):
 
 
 def test_export_writes_one_row_per_student(course, tmp_path):
-    from grader.report import write_csv
+    from grader.reports.export import write_csv
 
     write_csv(course.db_url, tmp_path / "grades.csv")
     rows = list(csv.DictReader(open(tmp_path / "grades.csv")))

@@ -298,8 +298,8 @@ def test_every_written_question_has_a_marking_guide_that_the_release_leaves_out(
 
 
 def test_an_lms_id_two_students_claim_is_left_empty_for_both(monkeypatch, tmp_path, capsys):
-    from grader import lms
-    from grader.report import Row
+    from grader.reports import lms
+    from grader.reports.export import Row
 
     rows = {name: [Row(A, "test_x", score, 10.0, False, False, None)]
             for name, score in [("carol", 10.0), ("mallory_x", 0.0), ("dave", 7.0)]}

@@ -10,9 +10,10 @@ import zipfile
 import nbformat
 import pytest
 
-from grader import submissions
+from grader import intake as submissions
+from grader.intake import incoming
 from grader._text import printable, spreadsheet_safe
-from grader.submissions import discover, zip_owner
+from grader.intake import discover, zip_owner
 from nbtools import REPO, student_submission
 
 A = "01_logit_lens"
@@ -152,9 +153,9 @@ def test_zip_bombs_and_oversized_files_are_refused_without_being_read(tmp_path, 
         at = data.index(signature)
         data[at + offset:at + offset + 4] = (1000).to_bytes(4, "little")
     (tmp_path / "liar.zip").write_bytes(bytes(data))
-    _zip(tmp_path / "many.zip", {f"{n}/{A}.ipynb": b"{}" for n in range(submissions.MAX_MEMBERS + 1)})
+    _zip(tmp_path / "many.zip", {f"{n}/{A}.ipynb": b"{}" for n in range(incoming.MAX_MEMBERS + 1)})
     with open(tmp_path / f"big_{A}.ipynb", "wb") as handle:
-        handle.truncate(submissions.MAX_NOTEBOOK + 1)
+        handle.truncate(incoming.MAX_NOTEBOOK + 1)
     (tmp_path / f"ok_{A}.ipynb").write_bytes(good)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     found = _found(tmp_path)
@@ -162,7 +163,7 @@ def test_zip_bombs_and_oversized_files_are_refused_without_being_read(tmp_path, 
     assert grown < 400_000, f"memory grew by {grown} kB"
     assert "unzips to 2147483648 bytes" in found[f"bomb.zip!{A}.ipynb"].error
     assert "could not be unzipped" in found[f"liar.zip!{A}.ipynb"].error
-    assert f"a zip of {submissions.MAX_MEMBERS + 1} files" in found["many.zip"].error
+    assert f"a zip of {incoming.MAX_MEMBERS + 1} files" in found["many.zip"].error
     assert "larger than 64 MiB" in found[f"big_{A}.ipynb"].error
     assert found[f"ok_{A}.ipynb"].error is None
 
@@ -196,7 +197,7 @@ def test_spreadsheet_cells_that_start_a_formula_are_neutralised(value, safe):
 
 
 def test_the_export_writes_no_formulas(tmp_path, monkeypatch):
-    from grader import report
+    from grader.reports import export as report
 
     rows = {"=cmd|' /C calc'!A0": [report.Row(A, "test_x", 1.0, 1.0, False, False, None)]}
     monkeypatch.setattr(report, "gradebook_rows", lambda db_url: rows)

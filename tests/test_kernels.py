@@ -1,4 +1,4 @@
-"""Grading kernels forked from a warm template (``grader.kernels``): the notebook sees what
+"""Grading kernels forked from a warm template (``grader.execute.kernels``): the notebook sees what
 a kernel started for it alone would show."""
 import os
 import signal
@@ -8,8 +8,8 @@ from unittest import mock
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from grader import kernels
-from grader.kernels import WarmExecute
+from grader.execute import kernels
+from grader.execute.kernels import WarmExecute
 
 # What a notebook can see of its kernel. `wave`: a module no kernel loads unless told to.
 PROBE = ("import os, sys, random\n"
@@ -131,7 +131,7 @@ def test_a_forked_kernels_cpu_time_adds_up_to_the_grading_process(tmp_path):
     import sys
 
     code = ("from nbformat.v4 import new_code_cell, new_notebook\n"
-            "from grader.kernels import WarmExecute, stop_template\n"
+            "from grader.execute.kernels import WarmExecute, stop_template\n"
             "nb = new_notebook(cells=[new_code_cell('import time\\nt = time.process_time()\\n"
             "while time.process_time() - t < 2: pass')])\n"
             f"WarmExecute(preload=[], kernel_name='python3', timeout=60).preprocess(nb, {{'metadata': {{'path': {str(tmp_path)!r}}}}})\n"

@@ -8,7 +8,7 @@ import zipfile
 import nbformat
 import pytest
 
-from grader.submissions import SubmissionError, discover, identify, normalise
+from grader.intake import SubmissionError, discover, identify, normalise
 from nbtools import metadata, student_submission
 
 A = "01_logit_lens"
@@ -101,6 +101,30 @@ def test_tampered_test_cells_are_restored_and_added_cells_kept():
     expected = _cells(good)
     expected.insert(3, ("code", "helper = 1", None))
     assert _cells(rebuilt) == expected
+
+
+def test_nbgrader_autograde_by_hand_rebuilds_a_submission_as_grade_does(tmp_path):
+    """The rebuild is autograde's first step (``RebuildOnRelease``), on the course's own
+    release: a tampered notebook that nbgrader reads as collected comes out as ``grade``
+    rebuilds it, and rebuilding that changes nothing."""
+    from traitlets.config import Config
+
+    from grader.course import Course
+    from grader.intake.preprocessor import RebuildOnRelease
+
+    Course(tmp_path / "course").generate(A)
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path / "course")
+    good = student_submission(A)
+    tampered = copy.deepcopy(good)
+    tampered.cells[[i for i, c in enumerate(tampered.cells) if metadata(c).get("grade")
+                    and not metadata(c).get("solution")][0]].source = "pass"
+    tampered.cells.insert(3, nbformat.v4.new_code_cell("helper = 1"))
+    resources = {"nbgrader": {"assignment": A, "notebook": A, "student": "mallory"}}
+    by_hand, _ = RebuildOnRelease(config=config).preprocess(tampered, resources)
+    assert _cells(by_hand) == _cells(_rebuilt(tampered)) != _cells(tampered)
+    again, _ = RebuildOnRelease(config=config).preprocess(by_hand, resources)
+    assert _cells(again) == _cells(by_hand)
 
 
 def test_stripped_and_shuffled_notebook_finds_each_answer():

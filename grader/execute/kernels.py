@@ -39,7 +39,7 @@ from traitlets import Bool, List, Unicode
 # A kernel dies with the process that started it, even one killed by SIGKILL whose kernels
 # a subreaper (systemd --user) adopts: ipykernel's own watch only starts after the preload.
 DIE_WITH_PARENT = "__import__('grader._process', fromlist=['_']).die_with_parent();"
-TEMPLATE = "from grader._template import serve; serve()"  # (argv: its socket, the preload)
+TEMPLATE = "from grader.execute._template import serve; serve()"  # (argv: its socket, the preload)
 LAUNCHER = ["-m", "ipykernel_launcher"]
 SOCKET_PATH_MAX = 107  # bytes in a Unix socket's path (sun_path, less its final NUL)
 _kernels = itertools.count()

@@ -1,6 +1,6 @@
-"""The warm template grading kernels are forked from (``grader.kernels``), as its own process.
+"""The warm template grading kernels are forked from (``grader.execute.kernels``), as its own process.
 
-Started as ``python -c "from grader._template import serve; serve()" FD MODULE...``: FD is its
+Started as ``python -c "from grader.execute._template import serve; serve()" FD MODULE...``: FD is its
 end of a socket pair, the modules are the ones to preload. Each request on the socket (a JSON
 line: argv, env, cwd) is answered with a pidfd of the fork that runs ipykernel with it, or
 ``x`` if none could be opened.
@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 
-from ._process import die_with_parent
+from .._process import die_with_parent
 
 
 def _reap(*_) -> None:

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ._text import spreadsheet_safe
-from .gradebook import Ledger
-from .report import gradebook_rows
+from .._text import spreadsheet_safe
+from ..gradebook import CourseGradebook
+from .export import gradebook_rows
 
 CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 CANVAS_POINTS_ROW = "    Points Possible"  # what Canvas's own export puts in the Student column
@@ -44,7 +44,7 @@ class Export:
 
 
 def _grades(db_url: str):
-    with Ledger(db_url) as ledger:
+    with CourseGradebook(db_url) as ledger:
         ids = ledger.lms_ids()
     return gradebook_rows(db_url), ids
 

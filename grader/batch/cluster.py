@@ -23,9 +23,9 @@ from pathlib import Path
 
 from distributed import Client, KilledWorker, WorkerPlugin
 
-from . import batch as _batch
-from .batch import ClusterError
-from .course import RELEASE, REPO, SOLUTIONS, Course
+from ..course import RELEASE, REPO, SOLUTIONS, Course
+from . import workers as _batch
+from .workers import ClusterError
 
 WAIT_FOR_WORKERS = 120  # seconds for a first worker to join, before `grade` gives up
 POLL = 2.0  # seconds between looks at the cluster's size while every thread is busy
@@ -40,7 +40,7 @@ def fingerprint(assignments) -> dict[str, str]:
     toolkit = Path(induction_circuits.__file__).resolve().parent
     grader = REPO / "grader"
     files = [*(SOLUTIONS / f"{a}.ipynb" for a in assignments), *(RELEASE / f"{a}.ipynb" for a in assignments),
-             *grader.glob("*.py"), *grader.glob("sandbox/*.py")]
+             *grader.rglob("*.py")]
     names = {str(path.relative_to(REPO)): path for path in files}
     names.update({f"induction_circuits/{path.relative_to(toolkit)}": path for path in toolkit.rglob("*")
                   if path.is_file() and "__pycache__" not in path.parts})
