@@ -58,7 +58,10 @@
 # - *TransformerLens*, the library the model runs on: every weight is an attribute with a
 #   fixed shape (`model.W_Q[layer, head]` is `[d_model, d_head]`), and
 #   `logits, cache = model.run_with_cache(tokens)` keeps every activation, such as the
-#   attention pattern `cache["pattern", layer]`, `[batch, head, query, key]`.
+#   attention pattern `cache["pattern", layer]`, `[batch, head, query, key]`. The cache is
+#   keyed by the names of the points it was read at: `"hook_embed"` and `"hook_pos_embed"`
+#   hold each position's token and positional embeddings, and `"blocks.1.hook_resid_pre"` the
+#   stream as it enters layer 1 (each `[batch, pos, d_model]`).
 #
 # Section 0 opens up one attention head. Notebooks 4 and 5 find the same circuit from the
 # attention it produces; notebook 6 proves it matters by removing heads.
@@ -143,7 +146,8 @@ print("same as the model's own pattern:", torch.allclose(pattern_by_hand, primer
 # $\ell$, with $x_q$ the stream at the query position and $x_k$ at a key position:
 #
 # - **QK: where it looks.** The attention score is $x_q W_Q (x_k W_K)^\top = x_q\,W_Q W_K^\top\,x_k^\top$,
-#   a bilinear form with the $d_{model} \times d_{model}$ matrix $W_{QK} = W_Q W_K^\top$.
+#   a bilinear form (a number from two row vectors, linear in each: $x M y^\top$) with the
+#   $d_{model} \times d_{model}$ matrix $W_{QK} = W_Q W_K^\top$.
 # - **OV: what it moves.** What the head adds to the query's stream is a weighted sum of
 #   $x_k W_V W_O$: the matrix $W_{OV} = W_V W_O$ maps what sits at the key into what is
 #   written at the query.

@@ -738,8 +738,9 @@ print(f"shortcut model, before the repeat: loss clean {losses_with(shortcut_mode
 # Removing all four layer-1 heads of your model sends the loss after the repeat to about
 # 4.2, chance level for its 64 tokens. Suppose you ran the same experiment on GPT-2 small:
 # zero-ablate its main induction heads (notebook 4 finds them; 5.1 means layer 5, head 1: 5.1,
-# 5.5, 6.9, 7.2 and 7.10; GPT-2 small has 12 layers of 12 heads, each with an MLP after its
-# attention, and LayerNorms)
+# 5.5, 6.9, 7.2 and 7.10; GPT-2 small has 12 layers of 12 heads, each layer with an MLP, a
+# small two-layer network applied at each position, after its attention, and LayerNorms,
+# which rescale the stream; neither matters for the answer)
 # and measure the loss after the repeat on repeated random tokens. A uniform guess over
 # GPT-2's 50,257 tokens costs $\ln 50257 \approx 10.8$ nats. Would you expect the loss to
 # rise that far? Give two reasons why it would stay well below.
