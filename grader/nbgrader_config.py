@@ -2,7 +2,9 @@
 
 ``grader.course`` loads this file for every nbgrader run it makes, so running
 nbgrader by hand from a course folder (``grader/course`` by default) with
-``--config grader/nbgrader_config.py`` behaves the same way.
+``--config grader/nbgrader_config.py`` grades the same way, but for one thing: nbgrader checks
+a submission's metadata before any of these steps, so by hand a file with forged nbgrader
+metadata stops the run (``grade`` rebuilds every file before nbgrader sees it).
 """
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute

@@ -14,7 +14,10 @@ from .rebuild import rebuild
 class RebuildOnRelease(NbGraderPreprocessor):
     """The submission rebuilt on the course's release (``rebuild``), as ``grade`` and ``check``
     rebuild it before nbgrader reads it: ``nbgrader autograde`` run by hand on collected
-    submissions then grades the same notebook. (Rebuilding a rebuilt notebook changes nothing.)"""
+    submissions then grades the same notebook. (Rebuilding a rebuilt notebook changes nothing.)
+    Not before nbgrader's own check of the file's metadata, though, which runs first: by hand,
+    a notebook with forged nbgrader metadata stops nbgrader's run (``grade`` reads every file
+    itself, so it never reaches nbgrader as handed in)."""
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]

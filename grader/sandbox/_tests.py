@@ -98,10 +98,9 @@ def _loads(data: bytes, namespace: dict):
     class Unpickler(pickle.Unpickler):
         def persistent_load(self, pid):
             kind, *rest = pid
-            if kind == "student":
+            if kind == "student":  # (a stand-in is its key: a new one runs the same code)
                 key, name = rest
-                return next((v for v in namespace.values() if isinstance(v, _student.StudentFunction)
-                             and v._key == tuple(key)), None) or _student.StudentFunction(tuple(key), name, namespace)
+                return _student.StudentFunction(tuple(key), name, namespace)
             if kind == "namespace":
                 return namespace
             return namespace[rest[0]]
@@ -225,14 +224,14 @@ def _test_process(namespace: dict, index: int, channel) -> None:
     channel.send_bytes(pickle.dumps((_DONE, error, _dumps(values, namespace, public), _student._rng())))
 
 
-def _define(namespace: dict, source: str, public: dict) -> None:
+def _define(namespace: dict, source: str, snapshot: dict) -> None:
     """An earlier test cell's helpers: its top-level def, class and import statements that
     bind names no public cell binds (so never a stand-in's name, nor a restored one)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
         return
-    keep = [s for s in tree.body if isinstance(s, _student.REPLAYABLE) and not bound([s]) & public.keys()]
+    keep = [s for s in tree.body if isinstance(s, _student.REPLAYABLE) and not bound([s]) & snapshot.keys()]
     try:
         exec(compile(ast.Module(keep, []), "<earlier test cell>", "exec"), namespace)
     except Exception:  # noqa: BLE001  (that cell showed its error already)
