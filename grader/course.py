@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,9 @@ def header_cells(assignment: str, address: Address) -> list:
     return [locked(badge, "colab_badge"), locked(install, "install_toolkit")]
 
 
+POSITIONAL_ID = re.compile(r"(code|md)_\d+[a-z]?(_.*)?")
+
+
 def source_notebook(assignment: str, solutions: Path = SOLUTIONS):
     """The nbgrader source notebook written in ``solutions/<assignment>.py``.
 
@@ -119,6 +123,11 @@ def source_notebook(assignment: str, solutions: Path = SOLUTIONS):
     notebook.metadata.pop("jupytext", None)
     for cell in notebook.cells:
         cell.id = cell.metadata["nbgrader"]["grade_id"]
+        if POSITIONAL_ID.fullmatch(cell.id):
+            # A grade id is the gradebook's key: one that counts cells changes meaning
+            # when a cell is inserted, and a course already graded then loses its marks.
+            raise ValueError(f"solutions/{assignment}.py: grade id {cell.id!r} numbers the cell; "
+                             "name it after what the cell does (code_ov_eigenvalues, md_see_...)")
         if cell.cell_type == "code":
             cell.execution_count, cell.outputs = None, []
     nbformat.validate(notebook)

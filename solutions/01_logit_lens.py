@@ -8,7 +8,7 @@
 #     name: python
 # ---
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_title", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 1 · The residual stream and the logit lens
 #
 # A transformer does not pass a message from layer to layer. Every layer reads from, and adds
@@ -29,7 +29,7 @@
 # by your instructor), three recap questions. After each exercise a test cell says whether
 # it passed. Hidden tests run when it is graded, so make it correct in general.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01a", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_prerequisites", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **What you need from earlier notebooks.** Nothing: this notebook starts the course. It sets
 # up what the later ones build on:
 # - *The task.* Random tokens that repeat. A "25+25" sequence is 25 random tokens followed by
@@ -49,7 +49,7 @@
 #   Finding heads by their attention: notebooks 4 and 5. Proving which heads matter by
 #   removing them: notebook 6.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_before_start", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Before you start.** The cell at the very top of this notebook installs the course toolkit,
 # `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
 # (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
@@ -71,7 +71,7 @@
 # its numbers can differ a little from a tutorial's unless you call
 # `enable_compatibility_mode()`.
 
-# %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
 
 import matplotlib.pyplot as plt
@@ -85,7 +85,7 @@ torch.set_grad_enabled(False)  # this notebook only looks inside models; nothing
 device = start()
 model = load_checkpoint(SHIPPED_CHECKPOINTS["induction"], device)
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_05", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_model", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1 · A model to look inside
 #
 # `model` is the course's toy transformer, already trained (you train your own in notebook
@@ -97,13 +97,13 @@ model = load_checkpoint(SHIPPED_CHECKPOINTS["induction"], device)
 # `periodic_tokens(batch, period, length)` makes a batch of repeating sequences. Feed the
 # model 16 sequences of 25 random tokens followed by the same 25 again, and cache everything:
 
-# %% nbgrader={"grade": false, "grade_id": "code_06", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_run_with_cache", "locked": true, "schema_version": 3, "solution": false, "task": false}
 tokens = periodic_tokens(16, 25, 50, generator=torch.Generator().manual_seed(0), device=device)
 logits, cache = model.run_with_cache(tokens)
 print(" ".join(token_labels(tokens[0])))
 print("logits", tuple(logits.shape), "| cached activations:", len(cache))
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_07", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_stream_sum", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2 · The stream is a sum
 #
 # In TransformerLens's convention, activations are row vectors and weights multiply on the
@@ -131,7 +131,7 @@ print("logits", tuple(logits.shape), "| cached activations:", len(cache))
 # `model.b_O.sum(0)` is their total, the one piece the heads' outputs and the embeddings
 # leave out.
 
-# %% nbgrader={"grade": false, "grade_id": "code_08", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_decompose_resid", "locked": true, "schema_version": 3, "solution": false, "task": false}
 parts, labels = cache.decompose_resid(return_labels=True)
 final = cache[f"blocks.{model.cfg.n_layers - 1}.hook_resid_post"]
 print(labels)
@@ -144,7 +144,7 @@ print("heads + biases + embeddings add up too:",
       torch.allclose(heads.sum(0) + total_bias + parts[0] + parts[1], final, atol=1e-4))
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_09", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_decompose_resid", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** `True` twice. Because the stream is a plain sum, you can ask how much
 # any single piece (a head, the embedding) contributes to the output, and you can decode
 # the stream part-way through, which is the next idea.
@@ -192,17 +192,17 @@ def _check_residual_stack():
 _check_residual_stack()
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_10", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_stack_vs_accumulated", "locked": true, "schema_version": 3, "solution": false, "task": false}
 stack = residual_stack(cache)
 print("shape", tuple(stack.shape))
 print("same as TransformerLens's cache.accumulated_resid():",
       torch.allclose(stack, cache.accumulated_resid(), atol=1e-5))
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_11", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_stack_vs_accumulated", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** shape `(3, 16, 50, 64)` and `True`: TransformerLens's own
 # `accumulated_resid` stacks the same snapshots.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_12", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_logit_lens", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 3 · The logit lens
 #
 # The unembedding $W_U$ turns the *final* stream into logits. Nothing stops us applying it
@@ -223,7 +223,7 @@ print("same as TransformerLens's cache.accumulated_resid():",
 # see the difference, give a fresh copy of the toy model a final LayerNorm whose weight and
 # bias are not 1 and 0 (GPT-2's are not):
 
-# %% nbgrader={"grade": false, "grade_id": "code_12a", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_layernorm_model", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ln_model = make_model(seed=1, normalization_type="LN", device=device)
 ln_model.ln_final.weight.copy_(0.5 + torch.rand(64, generator=torch.Generator().manual_seed(1)).to(device))
 ln_model.ln_final.bias.copy_(0.1 * torch.randn(64, generator=torch.Generator().manual_seed(2)).to(device))
@@ -234,7 +234,7 @@ for recompute in (True, False):
           f"{(decoded[-1] - ln_logits).abs().max().item():.1e}")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_12b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_layernorm_model", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** a difference of 0 with `recompute_ln=True` and about 1 without: only the
 # recomputed norm decodes the last depth into the model's own output. The lens below uses
 # `recompute_ln=True`.
@@ -294,17 +294,17 @@ _check_logit_lens()
 residual_stack = _learner_residual_stack
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_13", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_lens_vs_logits", "locked": true, "schema_version": 3, "solution": false, "task": false}
 lens = logit_lens(model, cache)
 print("largest difference between the last depth and the model's logits:",
       f"{(lens[-1] - logits).abs().max().item():.1e}")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_14", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_lens_vs_logits", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** a difference of 0, or around 1e-6 from float rounding: decoded at
 # the last depth, the lens *is* the model's output. The earlier depths are where it gets interesting.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_15", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_where_answer_appears", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4 · Where does the answer appear?
 #
 # In the second half of a 25+25 sequence every next token is known from the first half.
@@ -369,20 +369,20 @@ def _check_lens_accuracy():
 _check_lens_accuracy()
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_16", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_accuracy_by_depth", "locked": true, "schema_version": 3, "solution": false, "task": false}
 accuracy = lens_accuracy(lens, tokens, 25)
 for depth, value in enumerate(accuracy.tolist()):
     where = "embeddings only" if depth == 0 else f"after layer {depth - 1}"
     print(f"{where:16s} top-1 accuracy on the repeat: {value:.2f}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_17", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_accuracy_by_depth", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** 0.02 from the embeddings alone and after layer 0 (chance is 1 in 64,
 # 0.016), and 0.98 after layer 1. Layer 0 does not predict the repeat: in this model it
 # passes information about each *previous* token along (notebook 2 finds the head that does
 # it), and the answer appears only once layer 1 has read it. Let's see it position by
 # position: the probability each depth gives the correct next token, for one sequence.
 
-# %% nbgrader={"grade": false, "grade_id": "code_18", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_probability_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
 probs = lens.softmax(-1)[:, 0, :-1].gather(-1, tokens[0, 1:].expand(3, -1)[..., None])[..., 0]
 fig, ax = plt.subplots(figsize=(12, 2.6))
 image = ax.imshow(probs.cpu(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
@@ -395,7 +395,7 @@ print(f"after layer 1: mean {probs[2, 25:].mean():.2f} at positions 25 to 48 (lo
       f"at position {25 + probs[2, 25:].argmin().item()}), "
       f"mean {probs[2, :25].mean():.2f} at positions 0 to 24; before layer 1: at most {probs[:2].max():.2f} anywhere")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_19", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_probability_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** a dark picture except the bottom row right of the white line, which is
 # bright: only after layer 1, and only where the sequence repeats (positions 25 to 48), does
 # the model know what comes next, with a mean probability of 0.97 there (lowest 0.74, at
@@ -405,7 +405,7 @@ print(f"after layer 1: mean {probs[2, 25:].mean():.2f} at positions 25 to 48 (lo
 # Top predictions at one position of the repeat, depth by depth. The correct next token
 # should lead only after layer 1:
 
-# %% nbgrader={"grade": false, "grade_id": "code_20", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_one_position", "locked": true, "schema_version": 3, "solution": false, "task": false}
 position = 30
 print(f"position {position} holds {token_labels(tokens[0, position:position + 1])[0]}; "
       f"the next token is {token_labels(tokens[0, position + 1:position + 2])[0]}")
@@ -415,7 +415,7 @@ for depth in range(3):
     where = "embeddings only" if depth == 0 else f"after layer {depth - 1}"
     print(f"{where:16s} top 3: {guesses}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_21", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_gpt2_extra", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 5 · Extra: the lens on GPT-2 small (needs internet)
 #
 # On a real model the lens shows the same thing on real text. The prompt below introduces a
@@ -425,7 +425,7 @@ for depth in range(3):
 # and go offline: the README says how); with neither, it prints one line and returns `None`,
 # and this section is skipped.
 
-# %% nbgrader={"grade": false, "grade_id": "code_22", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_gpt2_lens", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gpt2 = load_gpt2(device)
 if gpt2 is not None:
     prompt = "Yesterday Ada Lovelace gave a talk on engines. Afterwards, everyone wanted to meet Ada"
@@ -437,7 +437,7 @@ if gpt2 is not None:
         words = ", ".join(f"{gpt2.to_string(i)!r} {p:.2f}" for i, p in zip(top.indices, top.values.tolist()))
         print(f"{'embed' if depth == 0 else f'after layer {depth - 1}':>14}: {words}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_23", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_lens", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **What to look for** (with internet; the course's tests run offline, so this section
 # promises no numbers): which words lead in the first layers (common ones like `' and'` or
 # `','`, most likely), and whether `' Love'` (GPT-2's first token of "Lovelace") comes to
@@ -477,7 +477,7 @@ if gpt2 is not None:
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_24", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_recap", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Recap
 #
 # - The residual stream is a sum: embeddings plus every head's output. Every layer reads it

@@ -8,7 +8,7 @@
 #     name: python
 # ---
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_title", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 2 · Reading circuits from weights: QK and OV
 #
 # Notebook 1 watched the answer appear in the residual stream. This notebook opens the
@@ -32,7 +32,7 @@
 # **Exercises:** six to code (★ short, ★★ needs thought), one written answer (graded by your
 # instructor), three recap questions.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01a", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_prerequisites", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **What you need from earlier notebooks.** If you start here, this is enough:
 # - *The task.* Random tokens that repeat. A "25+25" sequence is 25 random tokens from a
 #   vocabulary of 64, followed by the same 25 again; `periodic_tokens(batch, 25, 50)` makes a
@@ -66,7 +66,7 @@
 # Section 0 opens up one attention head. Notebooks 4 and 5 find the same circuit from the
 # attention it produces; notebook 6 proves it matters by removing heads.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_before_start", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Before you start.** The cell at the very top of this notebook installs the course toolkit,
 # `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
 # (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
@@ -76,7 +76,7 @@
 # This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
 # older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
-# %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
 
 import matplotlib.pyplot as plt
@@ -92,7 +92,7 @@ torch.set_grad_enabled(False)  # this notebook only reads weights; nothing is tr
 device = start()
 model = load_checkpoint(SHIPPED_CHECKPOINTS["induction"], device)
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_04a", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_inside_one_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 0 · Inside one attention head
 #
 # Everything below reads an attention head's weights, so here is what a head computes.
@@ -123,7 +123,7 @@ model = load_checkpoint(SHIPPED_CHECKPOINTS["induction"], device)
 # earlier heads wrote because it is all one sum. The cell below computes the pattern of
 # layer 0's head 1 from its weights, and compares it with the one the model computed.
 
-# %% nbgrader={"grade": false, "grade_id": "code_04b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_one_head_by_hand", "locked": true, "schema_version": 3, "solution": false, "task": false}
 primer_tokens = periodic_tokens(8, 25, 50, generator=torch.Generator().manual_seed(0), device=device)
 _, primer_cache = model.run_with_cache(primer_tokens)
 layer, head = 0, 1
@@ -136,10 +136,10 @@ pattern_by_hand = S.softmax(-1)
 print("stream", tuple(X.shape), "| queries", tuple(Q.shape), "| pattern", tuple(pattern_by_hand.shape))
 print("same as the model's own pattern:", torch.allclose(pattern_by_hand, primer_cache["pattern", layer][:, head], atol=1e-5))
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_04c", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_one_head_by_hand", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** shapes `(8, 50, 64)`, `(8, 50, 16)` and `(8, 50, 50)`, and `True`.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_05", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_head_two_circuits", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1 · A head is two circuits
 #
 # TransformerLens multiplies row vectors by weights on the right. For head $h$ in layer
@@ -161,7 +161,7 @@ print("same as the model's own pattern:", torch.allclose(pattern_by_hand, primer
 # (10 GB) but its factors are 50257 x 64 and 64 x 50257.
 # TransformerLens gives every head's matrices as `model.QK` and `model.OV`:
 
-# %% nbgrader={"grade": false, "grade_id": "code_06", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_factored_matrix", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(type(model.OV).__name__, tuple(model.OV.shape), "| inner dimension, the most its rank can be:", model.OV[1, 0].mdim)
 print("factors:", tuple(model.OV[1, 0].A.shape), "x", tuple(model.OV[1, 0].B.shape))
 # The SVD comes from the factors too: only 16 singular values can be nonzero, and it returns those.
@@ -169,7 +169,7 @@ singular_values = model.OV[1, 0].S
 print(f"{len(singular_values)} singular values of L1H0's OV:", [round(v, 2) for v in singular_values.tolist()])
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_07", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_factored_matrix", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** 16 singular values, from 5.1 down to 1.5. (A matrix's singular values say
 # how much it stretches vectors along each of its independent directions; how many are
 # nonzero is its rank, the number of dimensions it can carry.) None is near 0 and none
@@ -224,7 +224,7 @@ def _check_full_ov_circuit():
 _check_full_ov_circuit()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_08", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_top1_diagonal_accuracy", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 2 ★ · `top1_diagonal_accuracy`
 #
 # One number for "does this matrix copy?": the fraction of rows whose largest entry is on
@@ -263,7 +263,7 @@ def _check_top1():
 _check_top1()
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_09", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_ov_accuracy_per_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 for layer in range(2):
     scores = [top1_diagonal_accuracy(full_ov_circuit(model, layer, head)) for head in range(4)]
     print(f"layer {layer} OV top-1 diagonal accuracy per head:", [round(s, 2) for s in scores])
@@ -274,7 +274,7 @@ plt.imshow(ov.cpu(), cmap="RdBu_r", vmin=-limit, vmax=limit)
 plt.title("full OV circuit of L1H2"); plt.xlabel("output token"); plt.ylabel("attended token")
 plt.colorbar();
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_10", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_ov_accuracy_per_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** 0 for three layer-0 heads and 0.05 for L0H3 (3 rows of 64, about what
 # chance gives): layer 0 does not copy the token it attends to into the output. The layer-1
 # heads score 0.78, 0.67, 1.00 and 0.77; L1H2's heatmap has a bright diagonal: attend to
@@ -286,7 +286,7 @@ plt.colorbar();
 # layer 0's output. The stream is the sum of the three, and once the pattern is fixed the
 # head is linear in what it reads.
 
-# %% nbgrader={"grade": false, "grade_id": "code_10a", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_ov_reads_token_or_position", "locked": true, "schema_version": 3, "solution": false, "task": false}
 ov_tokens = periodic_tokens(64, 25, 50, generator=torch.Generator().manual_seed(0), device=device)
 _, ov_cache = model.run_with_cache(ov_tokens)
 read_at_keys = {"token": ov_cache["hook_embed"], "position": ov_cache["hook_pos_embed"].expand_as(ov_cache["hook_embed"])}
@@ -301,7 +301,7 @@ for head in range(4):
         shares.append(f"{name} {logits_from_part[:, 25:49].gather(-1, next_tokens[..., None]).mean():+.2f}")
     print(f"L1H{head} raises the correct next token's logit by, from what it read at the keys:", ", ".join(shares))
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_10b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_ov_reads_token_or_position", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** about +1.9 to +3.4 from the token embeddings and 0.00 to -0.05 from the
 # rest: on this task the direct path is essentially all a layer-1 head contributes, so its
 # full OV circuit describes what it does.
@@ -313,7 +313,7 @@ for head in range(4):
 # common one-number summary is $\sum_i \lambda_i / \sum_i |\lambda_i|$: 1 for a pure copier,
 # -1 for a pure "anti-copier".
 
-# %% nbgrader={"grade": false, "grade_id": "code_11", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_ov_eigenvalues", "locked": true, "schema_version": 3, "solution": false, "task": false}
 for head in range(4):
     eigenvalues = full_ov_circuit(model, 1, head).eigenvalues
     turn = eigenvalues.angle().abs().rad2deg().max().item()  # 0 for a positive real eigenvalue
@@ -321,7 +321,7 @@ for head in range(4):
           f"{(eigenvalues.imag != 0).sum().item()} of {len(eigenvalues)} eigenvalues complex, "
           f"largest angle {turn:.1f} degrees | imaginary part of their sum {eigenvalues.sum().imag.item():.0e}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_11a", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_ov_eigenvalues", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** a copying score of 1.00 for every layer-1 head, with 4 to 8 of the 16
 # eigenvalues complex, at angles of 3 degrees at most, and a sum whose imaginary part is 0.
 #
@@ -341,7 +341,7 @@ for head in range(4):
 # token a lot may raise a similar one a little more. And the heads work together: on a
 # repeat all four attend to the same key (notebook 4 measures it), so their outputs add up.
 
-# %% nbgrader={"grade": false, "grade_id": "code_11b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_ov_heads_together", "locked": true, "schema_version": 3, "solution": false, "task": false}
 together = sum(full_ov_circuit(model, 1, head).AB for head in range(4))
 for head in range(4):
     circuit = full_ov_circuit(model, 1, head).AB
@@ -351,11 +351,11 @@ for head in range(4):
 print(f"all four layer-1 heads added together: top-1 diagonal accuracy {top1_diagonal_accuracy(together):.2f}")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_11c", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_ov_heads_together", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** each head put the attended token in its top 3 for 84% to 100% of the
 # tokens, and the four heads together copy every token: top-1 diagonal accuracy 1.00.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_12", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_qk_circuit", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2 · The QK circuit
 #
 # ### Exercise 3 ★ · `full_qk_circuit`
@@ -392,7 +392,7 @@ def _check_full_qk_circuit():
 _check_full_qk_circuit()
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_13", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_qk_accuracy_per_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 for layer in range(2):
     scores = [top1_diagonal_accuracy(full_qk_circuit(model, layer, head)) for head in range(4)]
     print(f"layer {layer} QK top-1 diagonal accuracy per head:", [round(s, 2) for s in scores])
@@ -401,7 +401,7 @@ print("L0H3's rows that peak on the diagonal: in the OV circuit", diagonal_rows(
       "| in the QK circuit", diagonal_rows(full_qk_circuit(model, 0, 3)))
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_14", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_qk_accuracy_per_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** low values everywhere: 0 to 0.05 in layer 0, and at most 0.12 in layer 1,
 # where a head that looks for its own token would score 1.00. (L0H3's 0.05 is in both tables
 # by coincidence: 3 rows of 64 in each, and different rows.)
@@ -468,7 +468,7 @@ def _check_positional_attention():
 _check_positional_attention()
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_15", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_positional_patterns", "locked": true, "schema_version": 3, "solution": false, "task": false}
 fig, axes = plt.subplots(1, 4, figsize=(16, 4))
 for head, ax in enumerate(axes):
     pattern = positional_attention(model, 0, head)
@@ -479,7 +479,7 @@ for head, ax in enumerate(axes):
           f"to p-2 {pattern.diagonal(-2).mean():.2f}")
 fig.tight_layout()
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_16", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_positional_patterns", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** L0H1 attend to the position just before the query, a clean line one
 # below the diagonal (mean 0.97), from positions alone. (The last query, position 49, is
 # the exception you may spot in the plot: no training sequence ever asks position 49 for a
@@ -495,7 +495,7 @@ fig.tight_layout()
 # whether the key's token matters: the attention a key receives, relative to an even spread
 # over the keys its query can see, averaged by the key's token (1 = no preference).
 
-# %% nbgrader={"grade": false, "grade_id": "code_16a", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_positional_vs_real", "locked": true, "schema_version": 3, "solution": false, "task": false}
 random_tokens = torch.randint(0, 64, (256, 50), generator=torch.Generator().manual_seed(0)).to(device)
 _, random_cache = model.run_with_cache(random_tokens)
 visible = torch.ones(50, 50, dtype=torch.bool, device=device).tril()
@@ -510,7 +510,7 @@ for head in range(4):
           f"({positional.diagonal(-1).mean():.2f} from positions) | misplaced {misplaced:.2f} | "
           f"by key token {by_token.min():.1f}x to {by_token.max():.1f}x, most: {token_labels(by_token.topk(3).indices)}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_16b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_positional_vs_real", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** the approximation hold for L0H1: 0.96 to p-1 on random tokens against
 # 0.97 from positions, with 0.01 of its attention misplaced and almost no preference for any
 # key token (0.9x to 1.2x). It holds less well for L0H0 (0.14 misplaced) and fails for the
@@ -527,10 +527,10 @@ for head in range(4):
 # after an earlier copy of the current token, and its OV circuit copies the token found
 # there: induction.
 
-# %% nbgrader={"grade": false, "grade_id": "code_17", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_circuit_diagram", "locked": true, "schema_version": 3, "solution": false, "task": false}
 draw_induction_circuit();
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_18", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_composition", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # A later head can read an earlier head's output in three places:
 # - **K-composition**: in its keys (where it looks is decided by what the earlier head wrote
 #   *at the key*). This is the induction mechanism.
@@ -546,7 +546,7 @@ draw_induction_circuit();
 # We can check the idea directly: replace the keys' token embeddings with what L0H1 writes
 # from the token before, $W_E W_{OV}^{0,1}$, and score queries against them:
 
-# %% nbgrader={"grade": false, "grade_id": "code_19", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_k_composition_by_hand", "locked": true, "schema_version": 3, "solution": false, "task": false}
 previous_token_written = model.W_E @ model.OV[0, 1].AB  # what L0H1 adds one position later
 for head in range(4):
     composed = (model.W_E @ model.W_Q[1, head]) @ (previous_token_written @ model.W_K[1, head]).T
@@ -554,7 +554,7 @@ for head in range(4):
           f"{top1_diagonal_accuracy(composed):.2f}")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_20", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_k_composition_by_hand", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** 1.00 for every layer-1 head: each one matches its current token
 # exactly against the previous token that L0H1 wrote at the key. The direct QK circuit
 # (section 2) could not show this because it skipped layer 0.
@@ -596,12 +596,12 @@ def _check_composition_score():
 _check_composition_score()
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_21", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_composition_two_pairs", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(f"L0H1 writes, L1H2's keys read: {composition_score(model.OV[0, 1].AB, model.QK[1, 2].AB.T):.3f}")
 print(f"L0H3 writes, L1H2's keys read: {composition_score(model.OV[0, 3].AB, model.QK[1, 2].AB.T):.3f}")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_22", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_composition_two_pairs", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** 0.22 for the previous-token head L0H1 and 0.10 for L0H3. Is 0.22 a lot?
 # The next exercise computes every pair, and a baseline to compare with.
 #
@@ -662,7 +662,7 @@ _check_k_composition()
 composition_score = _learner_composition_score
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_23", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_k_scores_vs_random", "locked": true, "schema_version": 3, "solution": false, "task": false}
 k_scores = torch.as_tensor(k_composition_scores(model)).float()
 # What unrelated matrices of the same shape and rank score: the baseline to beat. The
 # same formula on 200 random pairs at once (matrix_norm takes each matrix's Frobenius norm).
@@ -687,7 +687,7 @@ for i in range(4):
     for j in range(4):
         plt.text(j, i, f"{k_scores[i, j]:.2f}", ha="center", va="center")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_24", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_k_scores_vs_random", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** a random baseline of 0.124, and for every layer-1 head the L0H1 column
 # (the previous-token head) highest and L0H0 second. L0H1 scores 0.18 to 0.22, 1.45 to 1.75
 # times the baseline (the ratios come from the unrounded scores, so dividing the rounded
@@ -701,7 +701,7 @@ for i in range(4):
 # $\lVert W_A W_B \rVert_F^2$ averages $\lVert W_A \rVert_F^2 \lVert W_B \rVert_F^2 / d$,
 # whatever the ranks.) The same baseline for streams of other widths:
 
-# %% nbgrader={"grade": false, "grade_id": "code_24a", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_baseline_by_width", "locked": true, "schema_version": 3, "solution": false, "task": false}
 for width in (16, 64, 256):
     g_width = torch.Generator().manual_seed(0)
     A_w = torch.randn(200, width, 16, generator=g_width) @ torch.randn(200, 16, width, generator=g_width)
@@ -709,7 +709,7 @@ for width in (16, 64, 256):
     print(f"d_model {width:3d}: random baseline {(norm(A_w @ B_w) / (norm(A_w) * norm(B_w))).mean():.3f}, "
           f"1/sqrt(d_model) = {1 / math.sqrt(width):.3f}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_24b", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_baseline_by_width", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** the baseline follow $1/\sqrt{d_{model}}$: 0.249, 0.124 and 0.062 against
 # 0.250, 0.125 and 0.062 (the score is the square root of an average, so it falls a little
 # below).
@@ -722,7 +722,7 @@ for width in (16, 64, 256):
 # right key, the position after an earlier A, the token two back is the token before that A,
 # which is also the token before the query.
 
-# %% nbgrader={"grade": false, "grade_id": "code_24c", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_two_back_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 two_back_written = model.W_E @ model.OV[0, 0].AB  # what L0H0 writes when it attends to each token
 for head in range(4):
     own_token = (model.W_E @ model.W_Q[1, head]) @ (two_back_written @ model.W_K[1, head]).T
@@ -730,7 +730,7 @@ for head in range(4):
     print(f"L1H{head}, L0H0's output at the key against: the query's own token {top1_diagonal_accuracy(own_token):.2f}, "
           f"the token before the query {top1_diagonal_accuracy(token_before):.2f}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_24d", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_two_back_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** at most 0.09 against the query's own token, and 0.88 to 0.95 against
 # the token before the query. So L0H0 is part of the circuit, as a second check: the
 # induction heads compare two tokens of context, not one. That tells apart two earlier
@@ -748,7 +748,7 @@ for head in range(4):
 # The same OV reading on a real model. The full OV circuit is 50257 x 50257, far too large to
 # form, so take 1000 random token ids and form only their rows, from the factors.
 
-# %% nbgrader={"grade": false, "grade_id": "code_25", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_gpt2_circuits", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gpt2 = load_gpt2(device)
 if gpt2 is not None:
     gpt2_ov = full_ov_circuit(gpt2, 5, 5)
@@ -757,7 +757,7 @@ if gpt2 is not None:
     print(f"GPT-2 head 5.5: the attended token is the top output for "
           f"{(rows.argmax(-1) == sample).float().mean():.0%} of 1000 sampled tokens")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_26", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_composition", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **What to look for** (with internet; the course's tests run offline, so this section
 # promises no number): a fraction far above chance, which is 1 in 50257 for a row's largest
 # entry to land on the attended token. A copying head puts the attended token first for a
@@ -797,7 +797,7 @@ if gpt2 is not None:
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_27", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_recap", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Recap
 #
 # - Each head is a QK circuit, $W_Q W_K^\top$, where it looks, and an OV circuit,
@@ -838,7 +838,7 @@ assert recap_previous_token_head == 1, "recap 2: see the positional patterns"
 assert recap_composition == "K", "recap 3: the previous token is needed at the key"
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_28", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_references", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## References
 #
 # - N. Elhage, N. Nanda, C. Olsson, et al. (2021). *A Mathematical Framework for Transformer

@@ -8,7 +8,7 @@
 #     name: python
 # ---
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_title", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 3 · Train your own induction model
 #
 # In notebooks 1 and 2 you took apart a model someone else trained. Here you train one
@@ -33,7 +33,7 @@
 # hidden tests on the same function, so make it correct in general, not just for the
 # visible test.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01_earlier", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_prerequisites", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # > **What you need from earlier notebooks.** Nothing you have to run: every function used
 # > here is written or imported below. Three ideas are borrowed, and summarised here.
 # >
@@ -52,7 +52,7 @@
 # >   both heads from the weights; notebook 4 measures them by their attention, notebook 5
 # >   draws them, notebook 6 removes them to prove they matter.)
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_before_start", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Before you start.** The cell at the very top of this notebook installs the course toolkit,
 # `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
 # (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
@@ -61,7 +61,7 @@
 # This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
 # older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
-# %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
 
 import torch
@@ -77,7 +77,7 @@ from induction_circuits.training import INDUCTION_RECIPE, SHORTCUT_RECIPE, train
 device = start()
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_05", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_task", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1 · The task: 25 random tokens, then the same 25 again
 #
 # Every sequence has 50 tokens from a vocabulary of 64. The first 25 are drawn uniformly at
@@ -150,7 +150,7 @@ def _check_make_repeated_batch():
 _check_make_repeated_batch()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_06", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_loss_every_position", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2 · Loss at every position
 #
 # A language model outputs logits of shape `[batch, pos, d_vocab]`, and the logits at
@@ -216,7 +216,7 @@ def _check_per_token_loss():
 _check_per_token_loss()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_07", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_half_losses", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 3 ★★ · `half_losses`
 #
 # Write `half_losses(logits, tokens, half_len)`, returning two numbers: the mean per-token loss
@@ -280,21 +280,21 @@ _check_half_losses()
 per_token_loss = _learner_per_token_loss
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_08", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_test_half_losses", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** both halves cost about 4.2 nats on a model that has not been trained:
 # it starts out guessing, close to uniform, everywhere.
 
 # %% nbgrader={"grade": false, "grade_id": "untrained_model", "locked": true, "schema_version": 3, "solution": false, "task": false}
 untrained = make_model(seed=0, device=device)
 
-# %% nbgrader={"grade": false, "grade_id": "code_09", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_untrained_half_losses", "locked": true, "schema_version": 3, "solution": false, "task": false}
 sample = make_repeated_batch(64, 25, 64, generator=torch.Generator().manual_seed(0)).to(device)
 with torch.no_grad():
     first, second = half_losses(untrained(sample), sample, 25)
 print(f"untrained model: first half {float(first):.2f}, second half {float(second):.2f}, ln 64 = {math.log(64):.2f}")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_10", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_one_step", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 3 · One step of training
 #
 # ### Exercise 4 ★★ · `train_step`
@@ -380,7 +380,7 @@ _check_train_step()
 per_token_loss = _learner_per_token_loss
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_11", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_train_on_25_25", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4 · Train on the 25+25 task
 #
 # Time to train. The toolkit's `train` runs the loop for you: it draws fresh batches, calls
@@ -416,14 +416,14 @@ per_token_loss = _learner_per_token_loss
 # and position embeddings; a layer-1 head also sees what the layer-0 heads added, which is
 # how two heads in different layers can work as one circuit.
 
-# %% nbgrader={"grade": false, "grade_id": "code_12", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_train_shortcut", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(SHORTCUT_RECIPE)
 shortcut_model = make_model(seed=0, device=device)
 shortcut_log = train(shortcut_model, SHORTCUT_RECIPE, step_fn=train_step)
 plot_training(shortcut_log, title="25+25 only");
 
 
-# %% nbgrader={"grade": false, "grade_id": "code_12_history", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_print_history", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def print_history(log, steps):
     """The training log at ``steps`` (and at the last step): losses, and every head's scores."""
     row = lambda values: " ".join(f"{float(x):.2f}" for x in values)
@@ -437,7 +437,7 @@ def print_history(log, steps):
 print_history(shortcut_log, [25, 100, 125, 150, 175, 200, 300, 400, 500, 600, 700])
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_13", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_history", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # The table is the log behind the plot, at a few steps: the loss on held-out 25+25
 # sequences before and after the repeat, the loss after the repeat on 20+20 sequences, each
 # head's induction score (layer 0, then layer 1) and layer 0's previous-token scores.
@@ -458,7 +458,7 @@ print_history(shortcut_log, [25, 100, 125, 150, 175, 200, 300, 400, 500, 600, 70
 # model copies perfectly when the period is 25 and worse than blind guessing when it is 20.
 # An induction circuit would not care about the period. So what did this model learn?
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_14", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_shortcut", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 5 · Look inside: a positional shortcut
 #
 # Three scores per head, measured on 25+25 sequences (notebook 4 has you write these):
@@ -467,7 +467,7 @@ print_history(shortcut_log, [25, 100, 125, 150, 175, 200, 300, 400, 500, 600, 70
 # - **induction**: how much it attends to the position just *after* an earlier copy of its
 #   own token, which is where an induction head looks.
 
-# %% nbgrader={"grade": false, "grade_id": "code_15", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_shortcut_scores", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def print_scores(scores):
     """Each score of every head: layer 0 | layer 1."""
     for name, values in scores.items():
@@ -479,7 +479,7 @@ shortcut_scores = circuit_scores(shortcut_model, test_25)
 plot_head_scores(shortcut_scores, title="25+25-only model, scored on 25+25");
 print_scores(shortcut_scores)
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_16", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_shortcut_scores", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** all four layer-0 heads (left of the grey line) with induction scores of
 # about 0.82, no previous-token head anywhere (all below 0.1), and layer 1 doing little
 # (induction scores of 0.15 or less). A real induction head needs a previous-token head
@@ -492,7 +492,7 @@ print_scores(shortcut_scores)
 # do not look. Notebook 4's scores count the repeat only: they give the layer-0 heads of the shipped
 # shortcut model, trained as this one was from another seed, about 0.93.)
 
-# %% nbgrader={"grade": false, "grade_id": "code_17", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_shortcut_patterns", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt
 
 patterns = attention_patterns(shortcut_model, test_25[:1])  # [layer, batch, head, query, key]
@@ -509,7 +509,7 @@ print("before the stripe, queries 1 to 23: attention to itself " + ", ".join(f"L
       + "; one back " + ", ".join(f"L0H{h} {float(x):.2f}" for h, x in enumerate(one_back)))
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_18", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_shortcut_patterns", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** a sharp stripe starting at query 24, key 0: every query from position
 # 24 on attends 24 positions back, whatever the tokens are (the printed line: about 0.94 of
 # each head's attention). Position $p$'s next token is the token at
@@ -530,7 +530,7 @@ print("before the stripe, queries 1 to 23: attention to itself " + ", ".join(f"L
 # 25+25 sequence, "the position after the earlier copy of my token" and "24 positions back"
 # are the same position. The two rules only part ways on a sequence with another period:
 
-# %% nbgrader={"grade": false, "grade_id": "code_19", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_shortcut_other_periods", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def loss_after_repeat(model, period, n=128):
     tokens = make_repeated_batch(n, period, 64, generator=torch.Generator().manual_seed(2)).to(device)
     with torch.no_grad():
@@ -539,7 +539,7 @@ def loss_after_repeat(model, period, n=128):
 for period in (15, 20, 25):
     print(f"{period}+{period}: loss after the repeat {loss_after_repeat(shortcut_model, period):.2f}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_20", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_shortcut_other_periods", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** about 0.01 to 0.05 on 25+25 and more than 5 on 15+15 and 20+20: worse
 # than guessing uniformly (4.16), because the model confidently copies whatever sits 24
 # positions back.
@@ -549,7 +549,7 @@ for period in (15, 20, 25):
 # "24 back" is position 0), which nothing in the sequence announces: it works only because
 # the period is always 25.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_21", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_single_layer", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Written question 1 (graded by hand)
 #
 # Why can a single attention layer solve the task when the period is always 25, but not
@@ -586,7 +586,7 @@ for period in (15, 20, 25):
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_22", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_change_the_data", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 6 · Change the data, get the circuit
 #
 # If the period is always 25, a rule about positions works, and the model finds it first.
@@ -614,18 +614,18 @@ for period in (15, 20, 25):
 # 1,400 to 1,700 steps to reach a loss of 0.1 after the repeat; this recipe takes about
 # 1,000. We train from seed 1, the seed of the model that ships with the course.
 
-# %% nbgrader={"grade": false, "grade_id": "code_23", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_train_induction", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(INDUCTION_RECIPE)
 model = make_model(seed=1, device=device)
 log = train(model, INDUCTION_RECIPE, seed=1, step_fn=train_step)
 plot_training(log, title="varied periods");
 
-# %% nbgrader={"grade": false, "grade_id": "code_23_history", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_induction_history", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print_history(log, [25, 75, 100, 125, 150, 175, 200, 250, 300, 400, 500, 600, 700, 750, 1000])
 below = next((step for step, loss in zip(log.steps, log.second_half) if loss < 0.1), None)
 print(f"loss after the repeat first below 0.1 at step {below}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_24", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_induction_history", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** a plateau first: for about 125 steps the loss after the repeat stays
 # near 4, as if the model could not copy at all. Then, between steps 125 and 200, the
 # layer-1 heads' induction scores (dashed, right panel) jump together from about 0.1 to 0.5,
@@ -643,21 +643,21 @@ print(f"loss after the repeat first below 0.1 at step {below}")
 # *Olsson et al. (2022), [In-context Learning and Induction Heads](https://transformer-circuits.pub/2022/in-context-learning-and-induction-heads/index.html),
 # Transformer Circuits Thread.*
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_24_reach", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_why_20_falls_first", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Why does the 20+20 curve fall first?** At step 300 the loss after the repeat is already
 # about 0.45 on 20+20 but still about 1.7 on 25+25 (the table above), although the training
 # data has periods 20 and 25 equally often. To see why, train the same model with the same
 # recipe and seed for 300 steps only, which repeats the first 300 steps of the run above,
 # and look at its previous-token head position by position:
 
-# %% nbgrader={"grade": false, "grade_id": "code_24_reach", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_train_to_step_300", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import dataclasses
 
 early = make_model(seed=1, device=device)  # same seed, recipe and batches: the run above, stopped at step 300
 early_log = train(early, dataclasses.replace(INDUCTION_RECIPE, steps=300), seed=1, step_fn=train_step,
                   progress=False, eval_every=300)  # only the model is used below
 
-# %% nbgrader={"grade": false, "grade_id": "code_24_reach_plot", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_loss_by_position_300", "locked": true, "schema_version": 3, "solution": false, "task": false}
 probe = make_repeated_batch(128, 25, 64, generator=torch.Generator().manual_seed(3)).to(device)
 fig, ax = plt.subplots(figsize=(8, 3))
 for name, trained in [("step 300", early), ("end", model)]:
@@ -671,7 +671,7 @@ for name, trained in [("step 300", early), ("end", model)]:
 ax.set(xlabel="position", ylabel="attention to the position before", ylim=(0, 1.05))
 ax.legend();
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_24_reach_seen", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_loss_by_position_300", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** that at step 300 the previous-token head works only near the start of
 # the sequence: it looks one back with weight about 1 up to position 19, and hardly at all
 # from position 21 on. By the end it covers every position up to 48. (The last position, 49,
@@ -683,14 +683,14 @@ ax.legend();
 # before me", and the predictions that need them fail; on 20+20 nearly all are covered. The
 # head extends its reach along the sequence as training goes on, and the 25+25 curve follows.
 
-# %% nbgrader={"grade": false, "grade_id": "code_25", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_induction_scores", "locked": true, "schema_version": 3, "solution": false, "task": false}
 scores = circuit_scores(model, test_25)
 plot_head_scores(scores, title="varied-period model, scored on 25+25");
 print_scores(scores)
 for period in (15, 20, 25):
     print(f"{period}+{period}: loss after the repeat {loss_after_repeat(model, period):.2f}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_26", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_induction_scores", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** one layer-0 head with a previous-token score near 0.96 (with other seeds
 # there are sometimes two, sharing the job), all four layer-1 heads with induction scores of
 # about 0.75 to 0.82 (they work in parallel), and a low loss after the repeat for *every*
@@ -713,11 +713,11 @@ for period in (15, 20, 25):
 # the file lasts only as long as the runtime; a notebook opened later in a fresh runtime
 # will not find it and uses the shipped model.
 
-# %% nbgrader={"grade": false, "grade_id": "code_27", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_save_checkpoint", "locked": true, "schema_version": 3, "solution": false, "task": false}
 path = save_checkpoint(model, own_checkpoint_path(), recipe=str(INDUCTION_RECIPE))
 print(f"saved to {path}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_28", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_first_half", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Written question 2 (graded by hand)
 #
 # Before the repeat, no model can beat a uniform guess on average: ln 64 ≈ 4.16 nats. Your
@@ -769,7 +769,7 @@ print(f"saved to {path}")
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_29", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_catch_shortcut", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Written question 3 (graded by hand)
 #
 # Suppose you had only the trained 25+25 model and could not look at its weights or
@@ -802,7 +802,7 @@ print(f"saved to {path}")
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_30", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_recap", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Recap
 #
 # - On the 25+25 task the loss before the repeat cannot fall below ln 64, and the loss

@@ -8,7 +8,7 @@
 #     name: python
 # ---
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_title", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 4 · Finding heads by their attention
 #
 # In notebook 3 you trained a model and watched two kinds of head appear. Here you make that
@@ -37,7 +37,7 @@
 # cell; the grader runs further, hidden tests on the same function, so make it correct in
 # general, not just for the visible test.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01_earlier", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_prerequisites", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # > **What you need from earlier notebooks.** The cells below load everything this notebook
 # > uses; here is what the names mean, and where each idea is taught in full.
 # >
@@ -69,7 +69,7 @@
 # > shortcut_model = load_checkpoint(SHIPPED_CHECKPOINTS["shortcut"], device)
 # > ```
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_before_start", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Before you start.** The cell at the very top of this notebook installs the course toolkit,
 # `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
 # (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
@@ -79,7 +79,7 @@
 # This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
 # older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
-# %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import torch
 
 from induction_circuits.data import periodic_tokens, token_labels
@@ -92,7 +92,7 @@ device = start()
 model = load_trained_model(device)  # yours from notebook 3, or the shipped one
 shortcut_model = load_checkpoint(SHIPPED_CHECKPOINTS["shortcut"], device)  # notebook 3's 25+25-only model
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_05", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_where_heads_look", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1 · Where each kind of head looks
 #
 # **Attention in brief.** At each position $q$ a head compares its query with the key of
@@ -137,7 +137,7 @@ shortcut_model = load_checkpoint(SHIPPED_CHECKPOINTS["shortcut"], device)  # not
 #
 # Let's look at one head of each kind on a short 6+6 sequence first:
 
-# %% nbgrader={"grade": false, "grade_id": "code_06", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_example_patterns", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt
 
 short = periodic_tokens(1, 6, 12, generator=torch.Generator().manual_seed(0), device=device)
@@ -156,7 +156,7 @@ print(f"L1H0, attention five back, queries 7 to 11: {ind[range(7, 12), range(2, 
       f"query 6: {ind[6, 1]:.2f} five back (key 1), {ind[6, 0]:.2f} on key 0")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_07", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_example_patterns", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** (with the shipped model, or yours trained from seed 1) L0H1 attending
 # one step back on almost every row, and L1H0 attending, from every query of the second half
 # but the first, to the key five positions back ($-(6 - 1) = -5$): the token after the
@@ -227,7 +227,7 @@ def _check_prev_token_score():
 _check_prev_token_score()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_08", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_duplicate_token_score", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 2 ★ · `duplicate_token_score`
 #
 # Write `duplicate_token_score(pattern, half_len)`: the mean attention, over the **last
@@ -275,7 +275,7 @@ def _check_duplicate_token_score():
 _check_duplicate_token_score()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_09", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_induction_score", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 3 ★ · `induction_score`
 #
 # Write `induction_score(pattern, half_len)`: the mean attention, over the last `half_len`
@@ -323,7 +323,7 @@ def _check_induction_score():
 _check_induction_score()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_10", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_every_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2 · Every head of your model
 #
 # TransformerLens caches each layer's pattern as `cache["pattern", layer]`, shape
@@ -397,10 +397,10 @@ _check_head_scores()
 globals().update({name: f for name, f in _learner_scores.items() if f is not None})
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_11", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_score_table", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Two views of the same numbers: a bar chart, and the table behind it.
 
-# %% nbgrader={"grade": false, "grade_id": "code_12", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_score_table", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def print_score_table(scores):
     names = list(scores)
     print("head  " + "".join(f"{name:>11}" for name in names))
@@ -410,7 +410,7 @@ def print_score_table(scores):
 plot_head_scores(scores, title="your model on 25+25")
 print_score_table(scores)
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_13", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_score_table", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see**, with the shipped model or yours from seed 1: one layer-0 head with a
 # previous-token score near 0.96 (L0H1), the four layer-1 heads with induction scores
 # between about 0.75 and 0.91, and every duplicate-token score below 0.1. (Notebook 3's plot
@@ -435,13 +435,13 @@ print_score_table(scores)
 # **Why L1H2 ignores short repeats.** Score the four layer-1 heads on repeats of growing
 # period with your `head_scores`:
 
-# %% nbgrader={"grade": false, "grade_id": "code_13_periods", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_scores_by_period", "locked": true, "schema_version": 3, "solution": false, "task": false}
 for n in (5, 10, 15, 20, 25):
     repeats = periodic_tokens(64, n, 2 * n, generator=torch.Generator().manual_seed(n), device=device)
     print(f"{n:2}+{n:<2}: layer-1 induction scores "
           + " ".join(f"{float(x):.2f}" for x in head_scores(model, repeats, n)["induction"][1]))
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_13_periods_first", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_scores_by_period", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** three layer-1 heads that score at every period (about 0.6 to 0.7 on
 # 5+5, 0.75 or more from 10+10 on), and L1H2 that does not on short repeats: about 0.15 or
 # less on 5+5 and 10+10, about 0.6 on 15+15 and 0.9 on the longer ones.
@@ -461,7 +461,7 @@ for n in (5, 10, 15, 20, 25):
 # position 0, a positive one towards the target, and a difference of $d$ contributes a
 # factor of $e^d$ to the ratio of their attention weights, whatever the tokens add.
 
-# %% nbgrader={"grade": false, "grade_id": "code_13_positional", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_positional_qk", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Layer 1's queries and keys built from the positional embeddings alone, leaving out the
 # token embeddings and everything layer 0 wrote: an approximation, kept to see what
 # position alone contributes.
@@ -475,7 +475,7 @@ for n in (5, 10, 15, 20, 25):
           + " ".join(f"{float(x):+5.1f}" for x in gap))
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_13_periods_seen", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_positional_qk", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** L1H2 stand apart again. Its queries and keys carry position as well as
 # token: from position alone it prefers position 0 to the target (4 or 9 back, $n - 1$) by
 # 7 to 8 on 5+5 and 10+10, the negative numbers (in the softmax a factor of about
@@ -552,7 +552,7 @@ def _check_detect_heads():
 _check_detect_heads()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_14", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_which_threshold", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Which threshold?** There is no standard one: papers and tutorials pick their own, after
 # looking at how the scores fall. On your model any cut between 0.2 and 0.7 gives the same
 # induction heads (the next cell checks), because the scores split into two groups far
@@ -561,24 +561,24 @@ _check_detect_heads()
 # several earlier copies or parked on the first token), and the list you report depends on
 # where you cut. Look at the distribution, and say which threshold you used.
 
-# %% nbgrader={"grade": false, "grade_id": "code_14_thresholds", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_thresholds", "locked": true, "schema_version": 3, "solution": false, "task": false}
 for threshold in (0.2, 0.4, 0.7):
     print(f"threshold {threshold}: induction heads",
           [f"L{layer}H{head}" for layer, head, _ in detect_heads(scores["induction"], threshold)])
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_15", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_evidence_not_proof", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 3 · A score is evidence, not proof
 #
 # Recall the 25+25-only model from notebook 3: its layer-0 heads attend **24 positions back**,
 # whatever the tokens. Score it exactly as you scored your model:
 
-# %% nbgrader={"grade": false, "grade_id": "code_16", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_shortcut_scores", "locked": true, "schema_version": 3, "solution": false, "task": false}
 shortcut_scores = head_scores(shortcut_model, test_25, 25)
 print_score_table(shortcut_scores)
 print("induction heads at threshold 0.4:", [(l, h, round(s, 2)) for l, h, s in detect_heads(shortcut_scores["induction"], 0.4)])
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_17", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_shortcut_scores", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** all four *layer-0* heads with induction scores around 0.92 to 0.94,
 # higher than your real induction heads, and no previous-token head at all (L1H3 also
 # crosses 0.4, at about 0.49: the threshold picks up a half-hearted head too). On a 25+25
@@ -600,7 +600,7 @@ print("induction heads at threshold 0.4:", [(l, h, round(s, 2)) for l, h, s in d
 # Because `head_scores` takes the period as an argument and reads the repeat from the end,
 # it handles both without change:
 
-# %% nbgrader={"grade": false, "grade_id": "code_18", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_scores_by_condition", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def repeated_after(batch, half_len, prefix, seed):
     # `prefix` random tokens, then a random block of half_len tokens twice
     g = torch.Generator().manual_seed(seed)
@@ -615,14 +615,14 @@ for name, m in [("your model", model), ("shortcut model", shortcut_model)]:
     plot_head_scores(induction, title=f"{name}: induction score under three conditions")
     print(f"{name}: best induction score " + ", ".join(f"{label} {float(s.max()):.2f}" for label, s in induction.items()))
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_19", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_scores_by_condition", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** your model keep its induction heads under all three conditions (best
 # scores about 0.91, 0.89 and 0.85) while the shortcut model's fall from about 0.94 to
 # 0.05 or less: its "induction heads" were never looking for a token. A good test of a mechanism
 # changes the input so that rival explanations predict different things. Notebook 6 goes one
 # step further and changes the *model*.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_20", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_head_detector", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4 · TransformerLens's `head_detector`
 #
 # TransformerLens ships a head detector. Its `detect_head` takes text and a tokenizer, one
@@ -633,7 +633,7 @@ for name, m in [("your model", model), ("shortcut model", shortcut_model)]:
 # attention mass. We score each sequence of section 2's 25+25 batch and average, so that
 # both scores see the same inputs.
 
-# %% nbgrader={"grade": false, "grade_id": "code_21", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_head_detector", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from transformer_lens import head_detector
 
 _, batch_cache = model.run_with_cache(test_25)  # section 2's 25+25 batch
@@ -654,7 +654,7 @@ ours = head_scores(model, test_25, 25)
 print_score_table({"prev (ours)": ours["previous"], "prev (TL)": detector_scores("previous_token_head"),
                    "ind (ours)": ours["induction"], "ind (TL)": detector_scores("induction_head")})
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_22", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_head_detector", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** the previous-token scores agree closely (0.96 and 0.94 for L0H1), while
 # TransformerLens's induction scores are a little over half of ours (0.44 to 0.48, against
 # 0.75 to 0.91). Both are right; they answer different questions:
@@ -673,7 +673,7 @@ print_score_table({"prev (ours)": ours["previous"], "prev (TL)": detector_scores
 # total, so its score is ours times $49/50$. When you compare a score across papers or
 # libraries, check its denominator and how it chooses targets.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_23", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_gpt2_extra", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 5 · Extra: GPT-2 small's induction heads (needs internet)
 #
 # The same function runs unchanged on GPT-2 small (12 layers x 12 heads), with a BOS token
@@ -683,7 +683,7 @@ print_score_table({"prev (ours)": ours["previous"], "prev (TL)": detector_scores
 # TransformerLens & induction circuits*, [github.com/callummcdougall/ARENA_3.0](https://github.com/callummcdougall/ARENA_3.0)).
 # Offline this cell prints one line and moves on.
 
-# %% nbgrader={"grade": false, "grade_id": "code_24", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_gpt2_scores", "locked": true, "schema_version": 3, "solution": false, "task": false}
 gpt2 = load_gpt2(device)
 if gpt2 is not None:
     g = torch.Generator().manual_seed(0)
@@ -696,13 +696,13 @@ if gpt2 is not None:
     published = {(5, 1), (5, 5), (6, 9), (7, 2), (7, 10)}
     print("of the published five, found:", sorted(published & {(l, h) for l, h, _ in found}))
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_25", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_gpt2_scores", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** (with internet) around ten heads above 0.4, nearly all in layers 5 to
 # 11, including most or all of those five. GPT-2's scores spread more than your model's:
 # many heads park spare attention on the BOS token, and several heads do a bit of induction
 # on top of other jobs.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_26", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_evidence", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Written question (graded by hand)
 #
 # A colleague reports: "Head 1.3 of my model has an induction score of 0.95 on 25+25
@@ -739,7 +739,7 @@ if gpt2 is not None:
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_27", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_recap", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Recap
 #
 # - A head with a fixed rule attends along one diagonal of its pattern: offset $-1$ for a

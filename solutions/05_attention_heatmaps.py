@@ -8,7 +8,7 @@
 #     name: python
 # ---
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_title", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 5 · Seeing the circuit: attention heatmaps
 #
 # Scores compress a head into one number. A heatmap shows everything the head does on one
@@ -32,7 +32,7 @@
 # **Exercises:** two to code (★★ needs some thought), two written answers (graded by your
 # instructor), three recap questions.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_before_start", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Before you start.** The cell at the very top of this notebook installs the course toolkit,
 # `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
 # (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
@@ -42,7 +42,7 @@
 # This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
 # older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
-# %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
@@ -58,7 +58,7 @@ device = start()
 model = load_trained_model(device)  # yours from notebook 3, or the shipped one
 shortcut_model = load_checkpoint(SHIPPED_CHECKPOINTS["shortcut"], device)
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_need", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_prerequisites", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### What you need from earlier notebooks
 #
 # - **The task** (notebook 3). An *n*+*n* sequence is a block of *n* random tokens, drawn
@@ -96,7 +96,7 @@ shortcut_model = load_checkpoint(SHIPPED_CHECKPOINTS["shortcut"], device)
 # the course toolkit) returns every head's, `[n_layers, batch, n_heads, query, key]`. Check
 # both on one 6+6 sequence:
 
-# %% nbgrader={"grade": false, "grade_id": "code_need", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_demo_patterns", "locked": true, "schema_version": 3, "solution": false, "task": false}
 demo = periodic_tokens(1, 6, 12, generator=torch.Generator().manual_seed(0), device=device)  # one 6+6 sequence
 print("tokens:", token_labels(demo[0]))
 demo_patterns = attention_patterns(model, demo)
@@ -106,7 +106,7 @@ print("every row sums to 1:", torch.allclose(row_sums, torch.ones_like(row_sums)
       "| nothing above the diagonal:", bool((demo_patterns.triu(1) == 0).all()))
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_05", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_every_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1 · Every head in one picture
 #
 # Take one sequence from `attention_patterns(model, tokens)` and you have
@@ -213,7 +213,7 @@ def _check_plot_attention_grid():
 _check_plot_attention_grid()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_06", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_test_plot_attention_grid", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** two rows of four panels (head numbers as in the shipped model, or yours
 # trained from seed 1). In layer 0, L0H1 is a thin stripe one step below the diagonal; L0H0
 # sits two steps below it, more faintly; L0H2 and L0H3 draw no stripe along the diagonal.
@@ -280,7 +280,7 @@ for n in (8, 15, 20, 25):
 # 25+25. It is an induction head for the second half of a long sequence. (Why training split
 # the work this way, this course leaves open.)
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_07", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_offset", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2 · A head's offset, as a number
 #
 # A stripe parallel to the diagonal is a constant offset $k - q$. Summing a pattern along
@@ -351,14 +351,14 @@ def _check_dominant_offset():
 _check_dominant_offset()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_08", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_classify", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 3 · Classify every head
 #
 # Now read your model's heads through both lenses: the offset each one attends along on 25+25
 # sequences and on 20+20 sequences, and the role that offset suggests. Compare the two
 # columns before you read on.
 
-# %% nbgrader={"grade": false, "grade_id": "code_09", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_roles", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def roles(m, half_len, n=32, seed=0):
     # {(layer, head): (offset, share of all attention at that offset)} on n+n repeats
     tokens = periodic_tokens(n, half_len, 2 * half_len, generator=torch.Generator().manual_seed(seed), device=device)
@@ -383,7 +383,7 @@ def classify(m, title):
 classify(model, "your model")
 classify(shortcut_model, "the 25+25-only model")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_10", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_roles", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see**, for your model: L0H1 at $-1$ on both inputs with about 95% of its
 # attention there (the previous-token head), and the four layer-1 heads at $-24$ on 25+25
 # **and $-19$ on 20+20**: their stripe moves with the period, because they look for a token,
@@ -404,7 +404,7 @@ classify(shortcut_model, "the 25+25-only model")
 # copies (notebook 6 measures what it adds). A heatmap of the shortcut model on 20+20 makes
 # the same point visually:
 
-# %% nbgrader={"grade": false, "grade_id": "code_11", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_shortcut_on_20", "locked": true, "schema_version": 3, "solution": false, "task": false}
 twenty = periodic_tokens(1, 20, 40, generator=torch.Generator().manual_seed(3), device=device)
 fig = plot_attention_grid(attention_patterns(shortcut_model, twenty)[:, 0])
 fig.suptitle("25+25-only model on a 20+20 sequence: the stripe stays 24 back", y=1.02);
@@ -416,7 +416,7 @@ fig.suptitle("25+25-only model on a 20+20 sequence: the stripe stays 24 back", y
 # random tokens: how much attention does each token receive as a key, relative to an even
 # spread over the keys (1 means its fair share)?
 
-# %% nbgrader={"grade": false, "grade_id": "code_tokens", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_token_preference", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def token_preference(m, layer, head, n=256):
     # [d_vocab]: the attention each token receives as a key, over its fair share (an even spread)
     toks = torch.randint(0, m.cfg.d_vocab, (n, 50), generator=torch.Generator().manual_seed(2), device=device)
@@ -443,7 +443,7 @@ for head in (1, 2, 3):
 # shows only when you remove them (notebook 6, section 2): the loss after the repeat does
 # not move, and the loss before the repeat rises.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_12", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_interactive_view", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4 · An interactive view, online or not
 #
 # circuitsvis draws interactive attention views in the notebook. Its default output loads
@@ -459,7 +459,7 @@ for head in (1, 2, 3):
 # position. Hover over a cell of the enlarged heatmap to read its query and key positions,
 # both tokens and the attention weight. The sequence is a 10+10 repeat.
 
-# %% nbgrader={"grade": false, "grade_id": "code_13", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_interactive_view", "locked": true, "schema_version": 3, "solution": false, "task": false}
 view_tokens = periodic_tokens(1, 10, 20, generator=torch.Generator().manual_seed(0), device=device)
 view_labels = token_labels(view_tokens[0])
 _, view_cache = model.run_with_cache(view_tokens)
@@ -469,7 +469,7 @@ query = 17
 print(f"Try it: in layer 1, pick L1H0 and hover over row '{view_labels[query]} ({query})', column "
       f"'{view_labels[query - 9]} ({query - 9})'. Its weight: {view_cache['pattern', 1][0, 0, query, query - 9]:.2f}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_14", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_interactive_view", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** two views of four heads. In layer 1, L1H0, L1H1 and L1H3 draw their
 # stripe 9 positions left of the diagonal in the second half, and the cell named above holds
 # about 0.99: from the second `fe` to `ho`, the token after the first `fe`. L1H2's panel is
@@ -514,7 +514,7 @@ print(f"Try it: in layer 1, pick L1H0 and hover over row '{view_labels[query]} (
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_15", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_layer_1", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Written question 2 (graded by hand)
 #
 # Now the four **layer-1** heads. What do they do, how do you know it is induction and not a
@@ -548,7 +548,7 @@ print(f"Try it: in layer 1, pick L1H0 and hover over row '{view_labels[query]} (
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_16", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_recap", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Recap
 #
 # - A grid of heatmaps on one shared 0-to-1 scale shows every head's behaviour on an input;

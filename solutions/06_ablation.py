@@ -8,7 +8,7 @@
 #     name: python
 # ---
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_01", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_title", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # # 6 · Proving it: ablation
 #
 # Everything so far has been observation: where heads look (notebooks 4 and 5), what their
@@ -36,7 +36,7 @@
 # **Exercises:** five to code (★ short, ★★ needs some thought), two written answers (graded
 # by your instructor), three recap questions.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_02", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_before_start", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **Before you start.** The cell at the very top of this notebook installs the course toolkit,
 # `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
 # (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
@@ -46,7 +46,7 @@
 # This course runs on TransformerLens 4 and its `TransformerBridge`: tutorials written for the
 # older `HookedTransformer` need the 4.x names to run (notebook 1 says which).
 
-# %% nbgrader={"grade": false, "grade_id": "code_04", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
 import math
 from functools import partial
 
@@ -70,7 +70,7 @@ def per_token_loss(logits, tokens):
     return F.cross_entropy(logits[:, :-1].transpose(1, 2), tokens[:, 1:], reduction="none")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_need", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_prerequisites", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### What you need from earlier notebooks
 #
 # - **The task** (notebook 3). A 25+25 sequence is 25 random tokens, drawn from a vocabulary
@@ -108,7 +108,7 @@ def per_token_loss(logits, tokens):
 # One sequence, and the two losses over the batch (your model pays a little more than
 # $\ln 64$ before the repeat; section 2 finds out why):
 
-# %% nbgrader={"grade": false, "grade_id": "code_need", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_example_losses", "locked": true, "schema_version": 3, "solution": false, "task": false}
 print(" ".join(token_labels(tokens[0])))  # one of the 64 sequences: 25 random labels, then the same 25 again
 example_losses = per_token_loss(model(tokens), tokens)  # [64, 49]
 print(f"loss before the repeat (entries 0-24): {example_losses[:, :25].mean():.2f} | after it (entries 25-48): "
@@ -145,7 +145,7 @@ print(f"loss before the repeat (entries 0-24): {example_losses[:, :25].mean():.2
 # the whole attention output) is the sum of its heads' writes (`torch.einsum` multiplies and
 # sums over the letters its pattern names):
 
-# %% nbgrader={"grade": false, "grade_id": "code_primer", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_one_head_by_hand", "locked": true, "schema_version": 3, "solution": false, "task": false}
 _, cache = model.run_with_cache(tokens[:2])
 z = cache["blocks.0.attn.hook_z"]  # [batch, pos, head, d_head]
 written = torch.einsum("bphd,hdm->bpm", z, model.W_O[0]) + model.b_O[0]  # the heads' z W_O, summed, plus b_O
@@ -153,7 +153,7 @@ print("z:", tuple(z.shape), "| pattern:", tuple(cache["pattern", 0].shape),
       "| layer 0's output = its heads' z W_O + b_O:", torch.allclose(written, cache["blocks.0.hook_attn_out"], atol=1e-5))
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_05", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_where_to_cut", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 1 · Where to cut: `hook_z`
 #
 # Head $h$'s slice of `hook_z`, `z[:, :, h]`, is everything that head writes, before $W_O$
@@ -208,7 +208,7 @@ def _check_zero_ablate_head():
 _check_zero_ablate_head()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_06", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_mean_ablate_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Exercise 2 ★ · `mean_ablate_head`
 #
 # Write `mean_ablate_head(z, hook, head)`: replace head `head`'s slice of `z` by its mean over
@@ -247,7 +247,7 @@ def _check_mean_ablate_head():
 _check_mean_ablate_head()
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_07", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_one_head_removed", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 2 · The loss after the repeat, with one head removed
 #
 # ### Exercise 3 ★★ · `ablated_second_half_loss`
@@ -329,7 +329,7 @@ _check_ablated_second_half_loss()
 globals().update({name: f for name, f in _learner_ablations.items() if f is not None})
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_08", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_test_ablated_second_half_loss", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** (shipped model, or yours from seed 1) a clean loss after the repeat of
 # about 0.06, and about 4.05 with L0H1 removed: one head of eight, and the model can no
 # longer copy. A uniform guess would cost $\ln 64 = 4.16$.
@@ -386,7 +386,7 @@ _check_ablation_table()
 ablated_second_half_loss = _learner_loss
 ### END HIDDEN TESTS
 
-# %% nbgrader={"grade": false, "grade_id": "code_09", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_ablation_tables", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def show_table(values, title, ax):
     ax.imshow(values, cmap="Reds", vmin=0, vmax=math.log(64))
     for layer in range(values.shape[0]):
@@ -411,14 +411,14 @@ print_table(zero_table, "zero ablation, increase in the loss after the repeat:")
 print_table(mean_table, "mean ablation:")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_10", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_ablation_tables", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** one dark cell: L0H1, about +4.0 with zero ablation (the table shows
 # *increases*: the 4.05 above minus the clean 0.06). L0H0, the head that looks two back,
 # costs about +0.6. L0H2 and L0H3 cost nothing here, after the repeat; further down, this section finds
 # where they do matter. Each layer-1 head costs only about +0.2, although notebook 4 found four
 # strong induction heads there. Why so little? Remove all four together:
 
-# %% nbgrader={"grade": false, "grade_id": "code_11", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_losses_with", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def losses_with(m, hooks, toks=tokens, half_len=25):
     # (loss before the repeat, loss after it) with the given hooks in place
     losses = per_token_loss(m.run_with_hooks(toks, fwd_hooks=hooks), toks)
@@ -430,7 +430,7 @@ print("all four layer-1 heads removed: before %.2f, after %.2f" % losses_with(mo
 print(f"ln 64 = {math.log(64):.2f}")
 
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_12", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_losses_with", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** the loss after the repeat jump from about 0.06 to about 4.2, chance
 # level. So the four layer-1 heads are **redundant**: each carries a copy of the answer, the
 # others make up for a missing one, and only removing all of them shows the job they do. A
@@ -486,7 +486,7 @@ for name, hooks in [("clean", []), ("all four layer-1 heads removed", all_layer_
 # looking in the wrong place. Capture layer 1's attention with a second hook, on
 # `hook_pattern`, while L0H1 is ablated, and score it:
 
-# %% nbgrader={"grade": false, "grade_id": "code_13", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_layer_1_stripe", "locked": true, "schema_version": 3, "solution": false, "task": false}
 def layer_1_stripe(m, hooks, toks=tokens, half_len=25):
     # Layer 1's attention from each query of the repeat to the key half_len - 1 back, with
     # `hooks` in place: [batch, head, query]. Its mean over batch and queries is each head's induction score.
@@ -508,7 +508,7 @@ ax.set_xticks(range(4), [f"L1H{head}" for head in range(4)])
 ax.set(ylim=(0, 1), ylabel="induction score", title="layer-1 induction scores, clean and with one layer-0 head removed")
 ax.legend(fontsize=8);
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_14", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_layer_1_stripe", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** the layer-1 induction scores fall from about 0.75 to 0.91 to about 0.04
 # when L0H1 is removed: the induction heads do not just lose their effect on the output,
 # they lose their target. Their weights $W_Q$ and $W_K$ are untouched; what changed is their
@@ -653,10 +653,10 @@ _check_verify_induction_head()
 zero_ablate_head = _learner_zero
 ### END HIDDEN TESTS
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_15", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_verify_every_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # Run the verifier on every head of both models, on 25+25 and on 20+20:
 
-# %% nbgrader={"grade": false, "grade_id": "code_16", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_verify_every_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 for name, m in [("your model", model), ("shortcut model", shortcut_model)]:
     for half_len in (25, 20):
         reports = {f"L{l}H{h}": verify_induction_head(m, l, h, half_len) for l in range(2) for h in range(4)}
@@ -669,7 +669,7 @@ for name, m in [("your model", model), ("shortcut model", shortcut_model)]:
                       f"{round(detail['loss_increase'], 3) + 0.0:+.3f}, before it "
                       f"{round(detail['first_half_increase'], 3) + 0.0:+.3f}")  # + 0.0: no -0.000
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_17", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_verify_every_head", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** your model's four layer-1 heads verified on both inputs. On 25+25 the
 # shortcut model's L0H1 and L0H2 pass too: all four of its layer-0 heads attend to the right
 # key (about 0.93), and removing L0H1 or L0H2 costs about 0.56 or 0.12 after the repeat and
@@ -683,7 +683,7 @@ for name, m in [("your model", model), ("shortcut model", shortcut_model)]:
 #
 # Put both models side by side: one head at a time, then whole layers.
 
-# %% nbgrader={"grade": false, "grade_id": "code_18", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% nbgrader={"grade": false, "grade_id": "code_shortcut_ablation", "locked": true, "schema_version": 3, "solution": false, "task": false}
 all_layer_0 = remove(0, range(4))
 shortcut_table = ablation_table(shortcut_model, tokens, 25, "zero")
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
@@ -700,7 +700,7 @@ print(f"shortcut model, before the repeat: loss clean {losses_with(shortcut_mode
       f"{losses_with(shortcut_model, remove(1, [3]))[0]:.2f} | probability that the next token repeats the current one "
       f"(positions 0-23): clean {current_token([]):.3f}, L1H3 removed {current_token(remove(1, [3])):.3f}")
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_19", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_shortcut_ablation", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # **You should see** two different stories.
 # - **Your model:** one layer-0 head (L0H1) is indispensable (+4.0 alone); removing it also
 #   blinds layer 1 (induction scores down to about 0.04). Layer 1 carries the copying (all
@@ -732,7 +732,7 @@ print(f"shortcut model, before the repeat: loss clean {losses_with(shortcut_mode
 # information". The two differ most for heads whose average output is large, and the mean
 # is only defined relative to a data set: take it over inputs like the ones you test on.
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_20", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_gpt2", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Written question 1 (graded by hand)
 #
 # Removing all four layer-1 heads of your model sends the loss after the repeat to about
@@ -772,7 +772,7 @@ print(f"shortcut model, before the repeat: loss clean {losses_with(shortcut_mode
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_21", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_about_written_redundancy", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ### Written question 2 (graded by hand)
 #
 # Your ablation table puts each layer-1 head at about +0.2, while removing all four raises
@@ -808,7 +808,7 @@ print(f"shortcut model, before the repeat: loss clean {losses_with(shortcut_mode
 # See the model answer in the marking guide of the question above.
 # ### END SOLUTION
 
-# %% [markdown] nbgrader={"grade": false, "grade_id": "md_22", "locked": true, "schema_version": 3, "solution": false, "task": false}
+# %% [markdown] nbgrader={"grade": false, "grade_id": "md_recap", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## Recap
 #
 # - A hook on `hook_z` removes one head's contribution during the forward pass: zero

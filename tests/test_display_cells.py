@@ -63,10 +63,12 @@ def test_a_student_cell_with_ipython_syntax_may_read_anything():
 
 
 @pytest.mark.parametrize("assignment, display, kept", [
-    ("06_ablation", {"code_16", "code_18"}, {"code_09", "code_11"}),  # code_09 binds show_table
-    ("03_train_induction_model", {"code_09", "code_25"}, {"code_12", "code_23", "untrained_model"}),
-    ("05_attention_heatmaps", {"code_09"}, set()),
-    ("02_qk_ov_circuits", {"code_09", "code_13"}, set()),
+    ("06_ablation", {"code_verify_every_head", "code_shortcut_ablation"},
+     {"code_ablation_tables", "code_losses_with"}),  # they define show_table and losses_with
+    ("03_train_induction_model", {"code_untrained_half_losses", "code_induction_scores"},
+     {"code_train_shortcut", "code_train_induction", "untrained_model"}),
+    ("05_attention_heatmaps", {"code_roles"}, set()),
+    ("02_qk_ov_circuits", {"code_ov_accuracy_per_head", "code_qk_accuracy_per_head"}, set()),
 ])
 def test_in_the_notebooks(assignment, display, kept):
     nb = read(SOLUTIONS / f"{assignment}.ipynb")

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from grader.execute import kernels
-from grader.course import Course, assignments, write_source_notebook
+from grader.course import POSITIONAL_ID, Course, assignments, source_notebook, write_source_notebook
 from nbtools import (RELEASE, SOLUTIONS, answer, answers, auto_graded_points, metadata, read,
                      solution_sources, student_submission)
 
@@ -55,6 +55,17 @@ def test_source_notebooks_are_what_their_text_generates(assignment, tmp_path):
     regenerated = write_source_notebook(assignment, tmp_path)
     assert _normalised(read(regenerated)) == _normalised(read(SOLUTIONS / f"{assignment}.ipynb")), \
         f"solutions/{assignment}.ipynb differs from solutions/{assignment}.py: run `python -m grader release`"
+
+
+def test_a_grade_id_that_numbers_its_cell_is_refused(tmp_path):
+    """A grade id is the gradebook's key: ``code_07`` would mean another cell once one is inserted."""
+    text = (SOLUTIONS / "01_logit_lens.py").read_text()
+    assert text.count('"grade_id": "code_setup"') == 1
+    (tmp_path / "01_logit_lens.py").write_text(text.replace('"grade_id": "code_setup"', '"grade_id": "code_07"'))
+    with pytest.raises(ValueError, match="'code_07' numbers the cell"):
+        source_notebook("01_logit_lens", tmp_path)
+    ids = [metadata(c)["grade_id"] for a in assignments() for c in source_notebook(a).cells]
+    assert ids and not [i for i in ids if POSITIONAL_ID.fullmatch(i)]
 
 
 @pytest.mark.parametrize("assignment", assignments())
