@@ -25,11 +25,14 @@ c.Autograde.autograde_preprocessors = steps[:at] + [SandboxStudentCode, Budgeted
 # submission rebuilt on the release (grader/intake/): by hand as under `grade`.
 c.Autograde.sanitize_preprocessors = [RebuildOnRelease] + Autograde.class_traits()["sanitize_preprocessors"].default()
 # Kernels are forks of a template that imported the heavy libraries (grader/execute/kernels.py): torch, TransformerLens,
-# the toolkit, and the four that TransformerBridge imports the first time it builds a model
-# (2.5 s). Not matplotlib's pyplot: it is cheap, and picks its backend as it is imported.
+# the toolkit, the four that TransformerBridge imports the first time it builds a model
+# (2.5 s), and what every notebook's kernel imports next: pyplot (0.15 s; the template sets
+# the backend ipykernel would first), ipykernel's debugger and the sandbox's kernel side.
 c.WarmExecute.preload = ["torch", "transformer_lens", "induction_circuits.model", "induction_circuits.training",
                          "transformer_lens.model_bridge.supported_architectures", "accelerate",
-                         "torch.distributed.elastic", "torch._dynamo"]
+                         "torch.distributed.elastic", "torch._dynamo", "matplotlib.pyplot",
+                         "induction_circuits.plotting", "induction_circuits.views", "ipykernel.debugger",
+                         "grader.sandbox._tests"]
 # Where notebook 3 saves its model: read when a notebook saves or loads one, so a kernel
 # forked from the template may be given another value than the template started with.
 c.WarmExecute.per_kernel_env = ["INDUCTION_CIRCUITS_HOME"]

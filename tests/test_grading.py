@@ -94,10 +94,11 @@ def _grade(course, tmp_path, assignment, student, notebook):
 
 
 def _shown(course, assignment, student) -> list:
-    """Each code cell's printed text and errors in the graded notebook."""
+    """Each code cell's printed text, errors and the kinds of what it displayed, in the graded notebook."""
     graded = read(course.root / "autograded" / student / assignment / f"{assignment}.ipynb")
     return [(metadata(c).get("grade_id"), "".join(o.text for o in c.outputs if o.get("name") == "stdout"),
-             [(o.ename, o.evalue) for o in c.outputs if o.output_type == "error"])
+             [(o.ename, o.evalue) for o in c.outputs if o.output_type == "error"],
+             [sorted(o.data) for o in c.outputs if o.output_type in ("display_data", "execute_result")])
             for c in graded.cells if c.cell_type == "code"]
 
 

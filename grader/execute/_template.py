@@ -5,6 +5,7 @@ end of a socket pair, the modules are the ones to preload. Each request on the s
 line: argv, env, cwd) is answered with a pidfd of the fork that runs ipykernel with it, or
 ``x`` if none could be opened.
 """
+import gc
 import importlib
 import json
 import os
@@ -14,6 +15,8 @@ import socket
 import sys
 
 from .._process import die_with_parent
+
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"  # ipykernel's default
 
 
 def _reap(*_) -> None:
@@ -32,10 +35,19 @@ def serve() -> None:
     if sys.path and sys.path[0] == "":
         del sys.path[0]  # as ipykernel_launcher does
     channel = socket.socket(fileno=int(sys.argv[1]))
+    # What every kernel does first as it starts (IPKernelApp.init_gui_pylab), before any preload
+    # runs: matplotlib, if preloaded, reads the backend as it is imported.
+    if not os.environ.get("MPLBACKEND"):
+        os.environ["MPLBACKEND"] = INLINE_BACKEND
+    gc.disable()  # (the imports make millions of objects, and nothing to collect)
     import ipykernel.kernelapp
 
     for name in sys.argv[2:]:
         importlib.import_module(name)
+    # The libraries' objects live as long as the kernels: kept out of every kernel's collections,
+    # which then neither scan them nor copy the pages they sit on.
+    gc.freeze()
+    gc.enable()
     signal.signal(signal.SIGCHLD, _reap)
     requests = channel.makefile("rb")
     for line in requests:
