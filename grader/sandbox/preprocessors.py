@@ -35,11 +35,12 @@ STASH = "student_source"
 TESTS = "grader_tests"  # (resources) the folder of the test cells' sources, while grading
 
 
-def _bound(source: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)
+def _bound(source: str) -> frozenset[str]:
     try:
-        return bound(ast.parse(source).body)
+        return frozenset(bound(ast.parse(source).body))
     except SyntaxError:
-        return set()
+        return frozenset()
 
 
 def hidden_names(sources: list[str]) -> list[str]:
@@ -60,9 +61,11 @@ def _kept(source: str, later: list[list]) -> set[str]:
     return read_before_rebound(visible - hidden, later)
 
 
+@functools.lru_cache(maxsize=4096)
 def _statements(source: str) -> list:
     """A cell's statements, for reading which names it uses. A cell with IPython syntax
-    (``%time f()``) may use any name; one that does not compile runs nothing."""
+    (``%time f()``) may use any name; one that does not compile runs nothing. (Cached: a
+    worker parses the instructor's cells of every submission once. Read, never changed.)"""
     try:
         return ast.parse(source).body
     except SyntaxError:
