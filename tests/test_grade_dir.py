@@ -102,6 +102,13 @@ def _nb(**kwargs) -> bytes:
     return nbformat.writes(student_submission(A, **kwargs)).encode()
 
 
+def _padded(nb) -> bytes:
+    """40 added cells of 60,000 characters of code each, each only a ``def``."""
+    nb.cells += [nbformat.v4.new_code_cell(f"def _pad_{i}():\n    return [{', '.join(['0'] * 20_000)}]\n")
+                 for i in range(40)]
+    return nbformat.writes(nb).encode()
+
+
 # file -> its bytes, and what the batch must make of it: scores, or an error to report.
 FILES = {
     "alice_01_logit_lens.ipynb": (lambda: _loud(student_submission(A)), FULL),
@@ -121,6 +128,8 @@ FILES = {
     "notes.ipynb": (lambda: _nb(), "matches no naming pattern"),
     # Hostile files (issue: grading cannot be gamed): each is this file's report alone.
     "nest_01_logit_lens.ipynb": (lambda: b"[" * 200_000, "JSON nested more than 64 deep"),
+    # Megabytes of code: reading which names its cells use would cost minutes of CPU.
+    "pad_01_logit_lens.ipynb": (lambda: _padded(student_submission(A)), "characters of code (at most"),
     # Jo's zip names Alice inside it: graded as Jo's, and Alice's own file is no duplicate.
     "jo.zip": (lambda: _zip(**{"alice_01_logit_lens.ipynb": _nb(), "../01_logit_lens.ipynb": _nb()}), FULL),
     # A name that would start a spreadsheet formula, or markup in the formgrader: never used.
@@ -196,9 +205,9 @@ def test_a_batch_stopped_midway_resumes_without_losing_or_repeating(batch):
     assert status == 0 and "2 graded, 0 already graded (unchanged), 0 failed to grade" in out
     status, out, _ = batch["runs"]["all"]
     assert status == 1
-    assert "5 graded, 2 already graded (unchanged), 10 failed to grade" in out
+    assert "5 graded, 2 already graded (unchanged), 11 failed to grade" in out
     status, out, _ = batch["runs"]["again"]
-    assert status == 1 and "0 graded, 7 already graded (unchanged), 10 failed to grade" in out
+    assert status == 1 and "0 graded, 7 already graded (unchanged), 11 failed to grade" in out
     assert len(batch["grades"]) == 7  # one row per student, none twice
 
 

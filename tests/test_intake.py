@@ -64,6 +64,17 @@ def test_deep_or_huge_json_is_one_files_report_not_a_crash(tmp_path, good, capsy
     assert "JSON nested more than 64 deep" in err and "Traceback" not in err
 
 
+def test_megabytes_of_code_are_refused_and_a_student_s_worth_is_read(good):
+    """Reading which names a notebook's cells use costs the grader seconds a megabyte of code."""
+    notebook = json.loads(good)
+    room = incoming.MAX_CODE - sum(len("".join(c["source"])) for c in notebook["cells"] if c["cell_type"] == "code")
+    notebook["cells"].append(nbformat.v4.new_code_cell("#" * room))
+    assert incoming.parse(json.dumps(notebook).encode())  # at the limit: read
+    notebook["cells"].append(nbformat.v4.new_code_cell(["x", "y"]))  # (a source given as lines)
+    with pytest.raises(submissions.SubmissionError, match=f"{incoming.MAX_CODE + 2:,} characters of code"):
+        incoming.parse(json.dumps(notebook).encode())
+
+
 def test_grade_ids_and_metadata_of_any_json_type_are_read_as_absent(good):
     nb = json.loads(good)
     for cell in nb["cells"]:

@@ -48,6 +48,9 @@ MAX_DEPTH = 64            # JSON nesting in a notebook (nbformat itself needs ab
 MAX_CELLS = 2000          # cells in a notebook (a release has under 100)
 MAX_NAME = 64             # characters of a student's name
 MAX_IMAGES = 4 << 20      # base64 characters of the images pasted into one markdown cell
+# Characters of code in all a notebook's code cells (a release has under 60,000): reading which
+# names a cell uses takes the grader about 2 s of CPU a megabyte of code, before any budget.
+MAX_CODE = 2 << 20
 _NAME = re.compile(r"[^\W_][\w .'()-]*")
 _SKIPPED_PARTS = ("__MACOSX", ".ipynb_checkpoints")
 
@@ -424,10 +427,15 @@ def parse(data: bytes) -> dict:
                               "(an old nbformat 3 file, or another kind of JSON)")
     if len(notebook["cells"]) > MAX_CELLS:
         raise SubmissionError(f"a notebook of {len(notebook['cells'])} cells (at most {MAX_CELLS}): not read")
+    code = 0
     for cell in notebook["cells"]:
         if not isinstance(cell, dict):
             raise SubmissionError("not a notebook: a cell is not a JSON object")
         source = cell.get("source", "")
         if not (isinstance(source, str) or isinstance(source, list) and all(isinstance(s, str) for s in source)):
             raise SubmissionError("not a notebook: a cell's source is not text")
+        if cell.get("cell_type") == "code":
+            code += len(source) if isinstance(source, str) else sum(map(len, source))
+    if code > MAX_CODE:
+        raise SubmissionError(f"a notebook with {code:,} characters of code (at most {MAX_CODE:,}): not read")
     return notebook

@@ -5,6 +5,7 @@ must not pay for importing torch to read some source.
 from __future__ import annotations
 
 import ast
+import functools
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # bind a name; run later
 RANDOM_STATE = "random state"  # in a declaration of what a call may change: the global generators
@@ -134,10 +135,21 @@ class _Reads(ast.NodeVisitor):
 def reads(code) -> set:
     """Globals a statement, a list of them or an expression may read when run; ``ANY``
     among them if it looks globals up by a name computed at run time."""
+    return set().union(*map(_reads, code if isinstance(code, list) else [code]))
+
+
+@functools.cache
+def _reads(node) -> frozenset:
+    # Each node read once however often it is asked about (every test cell asks about the
+    # cells after it): a student's cell may be huge. Kept until ``forget``.
     visitor = _Reads()
-    for node in code if isinstance(code, list) else [code]:
-        visitor.visit(node)
-    return visitor.found
+    visitor.visit(node)
+    return frozenset(visitor.found)
+
+
+def forget() -> None:
+    """Drop what ``reads`` remembers (once a notebook's cells are read: its trees go with it)."""
+    _reads.cache_clear()
 
 
 def _stored(target) -> set | None:
@@ -156,6 +168,8 @@ def read_before_rebound(names: set, cells: list[list]) -> set:
     the cell plainly rebinds the name (``x = ...``, ``import x``, ``def x``) does not
     count, nor one inside the body of a ``for`` loop whose target rebinds it."""
     found: set = set()
+    if not names:
+        return found
 
     def hit(seen: set, live: set) -> None:
         found.update(live if ANY in seen else seen & live)

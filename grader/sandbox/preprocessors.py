@@ -28,14 +28,14 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 
 from .._cells import HIDDEN_TESTS, grade_id
-from ._names import ANY, DEFINITIONS, bound, changeable, read_before_rebound, reads
+from ._names import ANY, DEFINITIONS, bound, changeable, forget, read_before_rebound, reads
 
 REPO = Path(__file__).resolve().parents[2]
 STASH = "student_source"
 TESTS = "grader_tests"  # (resources) the folder of the test cells' sources, while grading
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)  # (only ever the instructor's sources: a worker parses each once)
 def _bound(source: str) -> frozenset[str]:
     try:
         return frozenset(bound(ast.parse(source).body))
@@ -61,11 +61,10 @@ def _kept(source: str, later: list[list]) -> set[str]:
     return read_before_rebound(visible - hidden, later)
 
 
-@functools.lru_cache(maxsize=4096)
 def _statements(source: str) -> list:
     """A cell's statements, for reading which names it uses. A cell with IPython syntax
-    (``%time f()``) may use any name; one that does not compile runs nothing. (Cached: a
-    worker parses the instructor's cells of every submission once. Read, never changed.)"""
+    (``%time f()``) may use any name; one that does not compile runs nothing. (Not cached
+    past one notebook: a student's cell may be megabytes, and its tree hundreds of times that.)"""
     try:
         return ast.parse(source).body
     except SyntaxError:
@@ -85,15 +84,18 @@ def _deferred_reads(statements: list) -> set:
     return reads([node for statement in statements for node in ast.walk(statement) if isinstance(node, scopes)])
 
 
-def display_cells(cells: list[tuple[str | None, str]], trusted: dict[str, str], graded: set[str]) -> set[str]:
+def display_cells(cells: list[tuple[str | None, str]], trusted: dict[str, str], graded: set[str],
+                  statements: list | None = None) -> set[str]:
     """Which of the instructor's cells that grade nothing only show something: the cell
     calls student code (a function a student cell defines, or an instructor's function
     that calls one), and no later cell nor any function defined before it may read what
     it binds. In one fork, such a cell costs one fork; in the kernel, one per call it makes.
     ``cells``: (grade_id, source) of the notebook's code cells as graded, in order;
-    ``trusted``: the instructor's cells' sources by grade_id, ``graded`` the tests among them.
+    ``trusted``: the instructor's cells' sources by grade_id, ``graded`` the tests among them;
+    ``statements``: the cells parsed (``_statements``), if they already are.
     """
-    statements = [_statements(source) for _, source in cells]
+    if statements is None:
+        statements = [_statements(source) for _, source in cells]
     mine = [grade_id in trusted and source == trusted[grade_id] for grade_id, source in cells]
     reaches = set().union(*(bound(body) for body, ok in zip(statements, mine) if not ok))
     while True:
@@ -180,10 +182,18 @@ class SandboxStudentCode(NbGraderPreprocessor):
                     "protected": self._protected(info["db_url"], resources),
                     "readable": readable(), "disk": self.disk}
         code = [c for c in nb.cells if c.cell_type == "code"]
+        try:
+            return self._sandbox(nb, resources, settings, code, trusted, graded)
+        finally:
+            forget()
+
+    def _sandbox(self, nb, resources, settings: dict, code: list, trusted: dict, graded: set):
+        """Each code cell rewritten as the kernel is to run it (see the module's docstring)."""
+        parsed = [_statements(c.source) for c in code]  # (once: each test cell reads the cells after it)
         display = set()
         if self.fork_display_cells:
             display = display_cells([(grade_id(c), c.source) for c in code],
-                                    trusted, graded)
+                                    trusted, graded, parsed)
         # The test cells' sources go to a file the kernel never reads (``_tests``): only the
         # test processes it forks do, and no sandbox fork can (it is protected).
         folder = tempfile.mkdtemp(prefix="grader-tests-")
@@ -195,8 +205,8 @@ class SandboxStudentCode(NbGraderPreprocessor):
             name = grade_id(cell)
             mine = name in trusted and cell.source == trusted[name]
             if mine and name in graded:
-                later = [_statements(c.source) for c in code[index + 1:]]
-                tests.append({"grade_id": name, "source": cell.source, "keeps": sorted(_kept(cell.source, later))})
+                tests.append({"grade_id": name, "source": cell.source,
+                              "keeps": sorted(_kept(cell.source, parsed[index + 1:]))})
                 call = f'__import__("grader.sandbox._tests").sandbox._tests.test_cell(globals(), {len(tests) - 1}, '
             elif mine and name not in display:
                 continue
