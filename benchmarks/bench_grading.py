@@ -21,11 +21,13 @@ grading time over its plain execution time. Each phase's CPU time (its processes
 system seconds, kernels and sandbox forks included) shows what it costs a machine with no
 core to spare; for the Dask phase that is the coordinator's, the scheduler's (in this
 process) and the workers' with everything below them, read from /proc before they exit
-(they are not this process's reaped children until then).
+(they are not this process's reaped children until then). Each local phase's memory is the
+most its processes held at once (their summed PSS, sampled twice a second), per worker.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import re
@@ -34,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -94,19 +97,52 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def plain(paths: list[Path], workers: int) -> tuple[float, dict[str, float], float]:
-    """The class total, each file's seconds, and the CPU seconds."""
+class PeakMemory(threading.Thread):
+    """The most memory this process's descendants (workers, templates, kernels, forks) held
+    at once during a phase, sampled twice a second: the sum of their PSS, in which a page
+    that processes share (a fork's libraries, the template's imports) counts once in all."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.peak, self._done = 0, threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._done.wait(0.5):
+            total = 0
+            for proc in me.children(recursive=True):
+                try:
+                    total += proc.memory_full_info().pss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+            self.peak = max(self.peak, total)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *_):
+        self._done.set()
+        self.join()
+
+
+def plain(paths: list[Path], workers: int) -> tuple[float, dict[str, float], float, int]:
+    """The class total, each file's seconds, the CPU seconds and the peak memory (bytes)."""
     start, cpu = time.perf_counter(), _cpu()
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet) as pool:
+    with PeakMemory() as memory, ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_quiet) as pool:
         each = list(pool.map(_execute, map(str, paths)))
-    return time.perf_counter() - start, {p.name: t for p, t in zip(paths, each)}, _cpu() - cpu
+    return time.perf_counter() - start, {p.name: t for p, t in zip(paths, each)}, _cpu() - cpu, memory.peak
 
 
-def grade(folder: Path, workers: int, scheduler: str | None = None) -> tuple[float, dict[str, float], float, dict[str, str]]:
+def grade(folder: Path, workers: int, scheduler: str | None = None) -> tuple[float, dict[str, float], float, dict[str, str], int]:
     """The class total as an instructor waits for it, each file's seconds in its worker,
-    the CPU seconds (of `grade` and what it waited for), and each file's score."""
+    the CPU seconds (of `grade` and what it waited for), each file's score, and the peak
+    memory of `grade` and its processes (bytes; not sampled on a cluster, whose workers
+    are not this process's children, nor counted in this process's CPU time there)."""
     where = ["--scheduler", scheduler] if scheduler else ["--workers", str(workers)]
-    with tempfile.TemporaryDirectory() as course:
+    with tempfile.TemporaryDirectory() as course, (contextlib.nullcontext() if scheduler else PeakMemory()) as memory:
         start, cpu = time.perf_counter(), _cpu()
         run = subprocess.run([sys.executable, "-m", "grader", "--course", course, "grade", str(folder), *where],
                              cwd=REPO, capture_output=True, text=True)
@@ -114,7 +150,7 @@ def grade(folder: Path, workers: int, scheduler: str | None = None) -> tuple[flo
     if run.returncode:
         sys.exit(f"grading failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr[-2000:]}")
     graded = list(GRADED.finditer(run.stdout))
-    return seconds, {m[4]: float(m[5]) for m in graded}, cpu, {m[4]: m[3] for m in graded}
+    return seconds, {m[4]: float(m[5]) for m in graded}, cpu, {m[4]: m[3] for m in graded}, getattr(memory, "peak", 0)
 
 
 def _tree_cpu(pids: list[int]) -> float:
@@ -147,10 +183,10 @@ def dask_grade(folder: Path, workers: int) -> tuple[float, dict[str, float], flo
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         pids = list(client.run(os.getpid).values())
         own, below = resource.getrusage(resource.RUSAGE_SELF), _tree_cpu(pids)
-        seconds, each, cpu, graded = grade(folder, workers, cluster.scheduler_address)
+        seconds, each, cpu, graded, _ = grade(folder, workers, cluster.scheduler_address)
         mine = resource.getrusage(resource.RUSAGE_SELF)
         cpu += _tree_cpu(pids) - below + (mine.ru_utime + mine.ru_stime) - (own.ru_utime + own.ru_stime)
-    return seconds, each, cpu, graded
+    return seconds, each, cpu, graded, 0
 
 
 def write_class(folder: Path, students: int, names: list[str]) -> tuple[list[Path], dict[str, int]]:
@@ -180,6 +216,7 @@ def main() -> None:
                       INDUCTION_CIRCUITS_MAX_STEPS=str(GRADING_STEPS), HF_HUB_OFFLINE="1")
     names = [a for a in assignments() if (RELEASE / f"{a}.ipynb").exists()]
     runs = defaultdict(list)  # (kind, workers) -> [(total, {file: seconds}, cpu)] over the rounds
+    memory = defaultdict(list)  # (kind, workers) -> [peak bytes] over the rounds
     scores = None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "class"
@@ -191,10 +228,11 @@ def main() -> None:
         for r in range(args.rounds):
             for kind, workers in phases if r % 2 == 0 else phases[::-1]:
                 if kind == "plain":
-                    total, each, cpu = plain(paths, workers)
+                    total, each, cpu, peak = plain(paths, workers)
                 else:
-                    total, each, cpu, graded = (grade if kind == "grade" else dask_grade)(folder, workers)
+                    total, each, cpu, graded, peak = (grade if kind == "grade" else dask_grade)(folder, workers)
                 runs[kind, workers].append((total, each, cpu))
+                memory[kind, workers].append(peak)
                 print(f"  round {r + 1}: {kind} with {workers} worker(s) {total:7.1f} s  (CPU {cpu:7.1f} s)",
                       flush=True)
                 if kind != "plain":
@@ -203,22 +241,24 @@ def main() -> None:
                         print(f"    scores: {' '.join(scores[p.name] for p in paths)}")
                     elif graded != scores:  # grading the same files again must give the same grades
                         sys.exit(f"the grades changed between runs: {graded} against {scores}")
-    report(runs, paths, names, args.rounds)
+    report(runs, memory, paths, names, args.rounds)
 
 
-def report(runs: dict, paths: list[Path], names: list[str], rounds: int) -> None:
+def report(runs: dict, memory: dict, paths: list[Path], names: list[str], rounds: int) -> None:
     count, ran = len(paths), [phase for phase in PHASES if phase in runs]
     total = {phase: statistics.median(t for t, _, _ in runs[phase]) for phase in ran}
     cpu = {phase: statistics.median(c for _, _, c in runs[phase]) for phase in ran}
+    peak = {phase: max(memory[phase]) for phase in ran}
     # Each file's median seconds over the rounds.
     each = {phase: {p.name: statistics.median(e[p.name] for _, e, _ in runs[phase]) for p in paths}
             for phase in ran}
     print(f"\n{'':30s}{'class total':>12s}{'s per notebook':>16s}{'CPU s per notebook':>20s}"
-          f"{'notebooks/hour':>16s}   (median of {rounds} round(s))")
+          f"{'notebooks/hour':>16s}{'peak GB per worker':>20s}   (median of {rounds} round(s); memory: the most)")
     for kind, workers in ran:
         label = f"{LABELS[kind]}, {workers} worker{'s' * (workers > 1)}"
+        held = f"{peak[kind, workers] / workers / 1e9:19.2f}" if peak[kind, workers] else f"{'-':>19s}"
         print(f"{label:30s}{total[kind, workers]:11.1f}s{total[kind, workers] / count:15.1f}s"
-              f"{cpu[kind, workers] / count:19.1f}s{count / total[kind, workers] * 3600:16.0f}")
+              f"{cpu[kind, workers] / count:19.1f}s{count / total[kind, workers] * 3600:16.0f}{held}")
     if ("dask", 2) in ran and ("grade", 2) in ran:
         print(f"\nDask, 2 workers / grade, 2 workers: time {total['dask', 2] / total['grade', 2]:.2f}x, "
               f"CPU {cpu['dask', 2] / cpu['grade', 2]:.2f}x")
