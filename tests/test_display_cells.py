@@ -62,6 +62,21 @@ def test_a_student_cell_with_ipython_syntax_may_read_anything():
     assert display_cells(notebook, {"show": shown[1]}, set()) == {"show"}
 
 
+@pytest.mark.parametrize("source", ["%x\n" * 499, "x = !ls\n", "!!ls\n", "len?\n", "%%timeit\nx = 1\n",
+                                    "  x = 1\n", ">>> x\n", "/print x\n"])
+def test_ipython_syntax_is_told_without_ipython_s_transformer(source, monkeypatch):
+    """IPython's transformer re-reads a cell for each magic in it (review 5: a cell of 499 cost
+    5 s of the grader's CPU before any budget): a cell that may be IPython may read anything."""
+    from IPython.core import inputtransformer2
+
+    def refuse(*_):
+        raise AssertionError("IPython's transformer was used")
+
+    monkeypatch.setattr(inputtransformer2.TransformerManager, "transform_cell", refuse)
+    shown = ("show", "x = score(1)\n")
+    assert _display(shown, ("answer2", source)) == set()
+
+
 @pytest.mark.parametrize("assignment, display, kept", [
     ("06_ablation", {"code_verify_every_head", "code_shortcut_ablation"},
      {"code_ablation_tables", "code_losses_with"}),  # they define show_table and losses_with

@@ -18,6 +18,7 @@ import ast
 import functools
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -61,21 +62,26 @@ def _kept(source: str, later: list[list]) -> set[str]:
     return read_before_rebound(visible - hidden, later)
 
 
+# What IPython's input transformers act on (IPython.core.inputtransformer2): a line that starts
+# with an escape (% %% ! ? , ; /) or a prompt (>>>, ..., In [1]:), ends in ?, or assigns a
+# magic's or a command's output (x = %time f(), x = !ls); and an indented first line.
+IPYTHON_SYNTAX = re.compile(r"^(?:[ \t]*(?:[%!?,;/]|>>>|\.\.\.|In \[\d*\]:)|.*\?[ \t]*$|.*=[ \t]*[%!])", re.M)
+
+
 def _statements(source: str) -> list:
-    """A cell's statements, for reading which names it uses. A cell with IPython syntax
-    (``%time f()``) may use any name; one that does not compile runs nothing. (Not cached
-    past one notebook: a student's cell may be megabytes, and its tree hundreds of times that.)"""
+    """A cell's statements, for reading which names it uses. A cell that is not Python but
+    may be IPython (``%time f()``) may use any name; plain Python that does not compile runs
+    nothing. (Not IPython's own transformer, to tell: it is quadratic in a cell's magics, and
+    a student's cell may hold thousands. Not cached past one notebook: a cell may be
+    megabytes, and its tree hundreds of times that.)"""
     try:
         return ast.parse(source).body
     except SyntaxError:
         pass
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        ast.parse(TransformerManager().transform_cell(source))
-    except SyntaxError:
-        return []
-    return [ast.Expr(ast.Name(ANY, ast.Load()))]
+    first = next((line for line in source.splitlines() if line.strip()), "")
+    if IPYTHON_SYNTAX.search(source) or first[:1].isspace():
+        return [ast.Expr(ast.Name(ANY, ast.Load()))]
+    return []
 
 
 def _deferred_reads(statements: list) -> set:
