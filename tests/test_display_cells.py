@@ -93,3 +93,12 @@ def test_in_the_notebooks(assignment, display, kept):
     graded = {metadata(c)["grade_id"] for c in code if metadata(c).get("grade")}
     found = display_cells([(metadata(c).get("grade_id"), c.source) for c in code], trusted, graded)
     assert display <= found and not kept & found
+
+
+@pytest.mark.parametrize("source", ["x = a" + ".b" * 600 + "\n",  # parsed, too deep to walk
+                                    "x = a" + ".b" * 5000 + "\n", "x = " + "+".join(["a"] * 20000) + "\n"])
+def test_code_nested_too_deep_to_read_may_read_anything(source):
+    """Reading these needs a deeper stack than Python has: to parse them, or to walk the tree."""
+    shown = ("show", "x = score(1)\n")
+    assert _display(shown, ("answer2", source)) == set()
+    assert _display(shown, ("answer2", "y = 1\n")) == {"show"}

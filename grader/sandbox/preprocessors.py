@@ -74,14 +74,15 @@ def _statements(source: str) -> list:
     nothing. (Not IPython's own transformer, to tell: it is quadratic in a cell's magics, and
     a student's cell may hold thousands. Not cached past one notebook: a cell may be
     megabytes, and its tree hundreds of times that.)"""
+    anything = [ast.Expr(ast.Name(ANY, ast.Load()))]
     try:
         return ast.parse(source).body
+    except RecursionError:  # nested deeper than the parser's stack here (a.b.b... 5,000 long)
+        return anything
     except SyntaxError:
         pass
     first = next((line for line in source.splitlines() if line.strip()), "")
-    if IPYTHON_SYNTAX.search(source) or first[:1].isspace():
-        return [ast.Expr(ast.Name(ANY, ast.Load()))]
-    return []
+    return anything if IPYTHON_SYNTAX.search(source) or first[:1].isspace() else []
 
 
 def _deferred_reads(statements: list) -> set:
