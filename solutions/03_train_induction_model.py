@@ -53,7 +53,7 @@
 # >   draws them, notebook 6 removes them to prove they matter.)
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_before_start", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **Before you start.** The cell at the very top of this notebook installs the course toolkit,
+# **Before you start.** The first code cell, just below the Colab badge, installs the course toolkit,
 # `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
 # (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
 # it already, and the cell does nothing. Then run the next cell: it imports what this notebook

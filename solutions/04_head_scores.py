@@ -70,7 +70,7 @@
 # > ```
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_before_start", "locked": true, "schema_version": 3, "solution": false, "task": false}
-# **Before you start.** The cell at the very top of this notebook installs the course toolkit,
+# **Before you start.** The first code cell, just below the Colab badge, installs the course toolkit,
 # `induction_circuits`, if it is missing: on Colab run it first, and it takes about a minute
 # (it keeps Colab's own torch); on your own machine `make lab` (see the README) has installed
 # it already, and the cell does nothing. Then run the next cell: it imports what this notebook uses, prints
@@ -472,7 +472,7 @@ for n in (5, 10, 15, 20, 25):
     q = torch.arange(n, 2 * n)  # the queries of the repeat
     gap = (positional[:, q, q - n + 1] - positional[:, q, 0]).mean(-1)
     print(f"{n:2}+{n:<2}: positional score, induction target minus position 0 "
-          + " ".join(f"{float(x):+5.1f}" for x in gap))
+          + " ".join(f"{round(float(x), 1) + 0.0:+5.1f}" for x in gap))  # (+ 0.0: never "-0.0")
 
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "md_see_positional_qk", "locked": true, "schema_version": 3, "solution": false, "task": false}
