@@ -1,5 +1,7 @@
 """Which instructor cells may run whole in one fork under grading (``display_cells``):
 those that call student code and whose bindings nothing afterwards can read."""
+import ast
+
 import pytest
 
 from grader.sandbox import display_cells
@@ -93,6 +95,31 @@ def test_in_the_notebooks(assignment, display, kept):
     graded = {metadata(c)["grade_id"] for c in code if metadata(c).get("grade")}
     found = display_cells([(metadata(c).get("grade_id"), c.source) for c in code], trusted, graded)
     assert display <= found and not kept & found
+
+
+IPYTHON_CELLS = ["%time f() # c\n", "  x = 1\n", "x = %who_ls\n", "a, b = !ls\n", "   ...: x = 1\n", ">>> x\n... y\n",
+                 "\n\n%x\n", "if a:\n    %time f()\n", "x =\\\n  %time f()\n", "x?\n", "x??\n", ",f a b\n", ";f a\n",
+                 "!!ls\n", "%%timeit\nx\n", "\tx = 1\n", "In [3]: %time x\n", "x = 1\ny?\n", "x = 1\n%who\n"]
+BROKEN = ["print(1\n", "def f(:\n", "x = 1 +\n", "f(x?)\n", "x? # look\n", "x = (1,\n"]
+
+
+@pytest.mark.parametrize("source", IPYTHON_CELLS + BROKEN)
+def test_a_cell_ipython_would_run_is_never_taken_for_broken_python(source):
+    """``_statements`` gives "runs nothing" only where IPython's own transformer agrees."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    from grader.sandbox.preprocessors import _statements
+
+    try:
+        ast.parse(TransformerManager().transform_cell(source))
+        runs = True
+    except SyntaxError:
+        runs = False
+    assert runs == (source in IPYTHON_CELLS)
+    if runs:
+        assert _statements(source) != []
+    else:
+        assert _statements(source) == []
 
 
 @pytest.mark.parametrize("source", ["x = a" + ".b" * 600 + "\n",  # parsed, too deep to walk
