@@ -99,7 +99,8 @@ def test_in_the_notebooks(assignment, display, kept):
 
 IPYTHON_CELLS = ["%time f() # c\n", "  x = 1\n", "x = %who_ls\n", "a, b = !ls\n", "   ...: x = 1\n", ">>> x\n... y\n",
                  "\n\n%x\n", "if a:\n    %time f()\n", "x =\\\n  %time f()\n", "x?\n", "x??\n", ",f a b\n", ";f a\n",
-                 "!!ls\n", "%%timeit\nx\n", "\tx = 1\n", "In [3]: %time x\n", "x = 1\ny?\n", "x = 1\n%who\n"]
+                 "!!ls\n", "%%timeit\nx\n", "\tx = 1\n", "In [3]: %time x\n", "x = 1\ny?\n", "x = 1\n%who\n",
+                 "\x0c%time print(v)\n", "\x0b%%time\nx\n", "\u2028%who\n"]  # (review 6: breaks IPython drops)
 BROKEN = ["print(1\n", "def f(:\n", "x = 1 +\n", "f(x?)\n", "x? # look\n", "x = (1,\n"]
 
 
@@ -123,9 +124,35 @@ def test_a_cell_ipython_would_run_is_never_taken_for_broken_python(source):
 
 
 @pytest.mark.parametrize("source", ["x = a" + ".b" * 600 + "\n",  # parsed, too deep to walk
-                                    "x = a" + ".b" * 5000 + "\n", "x = " + "+".join(["a"] * 20000) + "\n"])
+                                    "x = a" + ".b" * 5000 + "\n", "x = " + "+".join(["a"] * 20000) + "\n",
+                                    "x = " + "not " * 100_000 + "a\n"])  # (the parser's MemoryError)
 def test_code_nested_too_deep_to_read_may_read_anything(source):
     """Reading these needs a deeper stack than Python has: to parse them, or to walk the tree."""
     shown = ("show", "x = score(1)\n")
     assert _display(shown, ("answer2", source)) == set()
     assert _display(shown, ("answer2", "y = 1\n")) == {"show"}
+
+
+def test_reading_nested_scopes_visits_each_node_once(monkeypatch):
+    """Review 6: each scope used to be walked whole again for each scope around it (a cell of
+    lambdas 100 deep, 20 kB, cost 42 s of the grader's CPU before any budget)."""
+    from grader.sandbox import _names
+    from grader.sandbox.preprocessors import _deferred_reads, _statements
+
+    def visits(depth: int) -> int:
+        source = "f = " + "lambda: " * depth + "(" + ", ".join(["a"] * (2000 - depth)) + ")\n"
+        count = [0]
+        visit = _names._Reads.visit
+
+        def counted(self, node):
+            count[0] += 1
+            return visit(self, node)
+
+        monkeypatch.setattr(_names._Reads, "visit", counted)
+        body = _statements(source)
+        assert _names.reads(body) | _deferred_reads(body) == {"a"}
+        _names.forget()
+        monkeypatch.setattr(_names._Reads, "visit", visit)
+        return count[0]
+
+    assert visits(100) < 1.2 * visits(2)

@@ -8,6 +8,7 @@ import ast
 import functools
 
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)  # bind a name; run later
+SCOPES = (*DEFINITIONS, ast.Lambda)
 RANDOM_STATE = "random state"  # in a declaration of what a call may change: the global generators
 
 
@@ -84,8 +85,8 @@ class _Reads(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _scope(self, local: set, body: list) -> None:
-        declared = {n for node in body for sub in ast.walk(node)
-                    if isinstance(sub, (ast.Global, ast.Nonlocal)) for n in sub.names}
+        declared = {n for node in outside_scopes(body)
+                    if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
         inner = _Reads(frozenset((self.local | local | bound(body)) - declared))
         for node in body:
             inner.visit(node)
@@ -130,6 +131,18 @@ class _Reads(ast.NodeVisitor):
 
     def visit_DictComp(self, node):
         self._comprehension(node, [node.key, node.value])
+
+
+def outside_scopes(nodes):
+    """``nodes`` and every node below them but the insides of the scopes among them (functions,
+    classes, lambdas: each is given, not what it holds). Walking each scope's own part alone
+    keeps reading code linear in its size, however deep its scopes nest."""
+    todo = list(nodes)
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, SCOPES):
+            todo.extend(ast.iter_child_nodes(node))
 
 
 def reads(code) -> set:

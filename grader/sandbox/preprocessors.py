@@ -29,7 +29,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Dict, Float, Int, List, Unicode
 
 from .._cells import HIDDEN_TESTS, grade_id
-from ._names import ANY, DEFINITIONS, bound, changeable, forget, read_before_rebound, reads
+from ._names import ANY, DEFINITIONS, SCOPES, bound, changeable, forget, outside_scopes, read_before_rebound, reads
 
 REPO = Path(__file__).resolve().parents[2]
 STASH = "student_source"
@@ -65,7 +65,7 @@ def _kept(source: str, later: list[list]) -> set[str]:
 # What IPython's input transformers act on (IPython.core.inputtransformer2): a line that starts
 # with an escape (% %% ! ? , ; /) or a prompt (>>>, ..., In [1]:), ends in ?, or assigns a
 # magic's or a command's output (x = %time f(), x = !ls); and an indented first line.
-IPYTHON_SYNTAX = re.compile(r"^(?:[ \t]*(?:[%!?,;/]|>>>|\.\.\.|In \[\d*\]:)|.*\?[ \t]*$|.*=[ \t]*[%!])", re.M)
+IPYTHON_SYNTAX = re.compile(r"[ \t]*(?:[%!?,;/]|>>>|\.\.\.|In \[\d*\]:)|.*\?[ \t]*$|.*=[ \t]*[%!]")
 
 
 def _statements(source: str) -> list:
@@ -77,18 +77,21 @@ def _statements(source: str) -> list:
     anything = [ast.Expr(ast.Name(ANY, ast.Load()))]
     try:
         return ast.parse(source).body
-    except RecursionError:  # nested deeper than the parser's stack here (a.b.b... 5,000 long)
+    except (RecursionError, MemoryError):  # nested deeper than the parser's stack (a.b.b..., not not ...)
         return anything
     except SyntaxError:
         pass
-    first = next((line for line in source.splitlines() if line.strip()), "")
-    return anything if IPYTHON_SYNTAX.search(source) or first[:1].isspace() else []
+    # Lines as str.splitlines cuts them: at form feeds and other breaks too, which IPython drops
+    # as it would an empty line (more lines than IPython sees: more cells read as IPython).
+    lines = source.splitlines()
+    first = next((line for line in lines if line.strip()), "")
+    return anything if any(map(IPYTHON_SYNTAX.match, lines)) or first[:1].isspace() else []
 
 
 def _deferred_reads(statements: list) -> set:
-    """Names that the functions and classes some code defines may read whenever called."""
-    scopes = (*DEFINITIONS, ast.Lambda)
-    return reads([node for statement in statements for node in ast.walk(statement) if isinstance(node, scopes)])
+    """Names that the functions and classes some code defines may read whenever called (the
+    outermost ones: reading each reads what it holds)."""
+    return reads([node for node in outside_scopes(statements) if isinstance(node, SCOPES)])
 
 
 def display_cells(cells: list[tuple[str | None, str]], trusted: dict[str, str], graded: set[str],
