@@ -5,6 +5,8 @@ the kernel side never reads, and each test cell's calls of student code come bac
 to run in sandbox forks of this process.
 """
 import json
+import os
+import time
 
 import pytest
 import torch
@@ -94,3 +96,67 @@ def test_what_a_test_cell_prints_or_raises_about_a_huge_answer_is_capped(ns, run
     assert len(str(raised.value)) < 2 * _student.CONFIG["message"]
     out = capsys.readouterr().out
     assert len(out) < 2 * _student.CONFIG["output"] and out.endswith("characters)\n")
+
+
+COUNTER = ("import os, sys\n"
+           "def visit():\n"
+           "    sys.visits = getattr(sys, 'visits', 0) + 1  # state no exercise declares\n"
+           "    return os.getpid(), sys.visits\n")
+
+
+def test_a_test_cell_s_calls_share_one_fork_and_the_next_cell_gets_a_fresh_one(ns, run, monkeypatch):
+    """One sandbox fork per test cell (``_student.Session``), not one per call: a later call
+    finds what earlier calls of the same cell left, as in the student's own kernel; another
+    cell starts from the kernel's clean memory again."""
+    cell(ns, COUNTER)
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    run("first = [visit() for _ in range(4)]\n"
+        "assert len({pid for pid, _ in first}) == 1, first\n"
+        "assert [n for _, n in first] == [1, 2, 3, 4], first\n",
+        "again = visit()\nassert again[1] == 1 and again[0] != first[0][0], (again, first)\n",
+        keeps=["first"])
+    assert len(forks) == 4, "two test processes and one sandbox fork for each of their cells"
+
+
+def test_every_call_starts_from_the_kernel_s_names_and_the_test_s_rebound_ones(ns, run):
+    cell(ns, "def helper():\n    return 'the student'\n"
+             "def rebind():\n    global helper, scratch\n    helper = scratch = None\n"
+             "def answer():\n    return helper(), 'scratch' in globals()\n",
+         exports=["helper", "rebind", "answer"])
+    run("rebind()\nassert answer() == ('the student', False), answer()\n"
+        "helper = lambda: 'the reference'\nassert answer() == ('the reference', False), answer()\n"
+        "del helper\nassert answer() == ('the student', False), answer()\n")
+
+
+def test_a_call_that_ends_its_fork_or_runs_out_of_time_costs_only_that_call(ns, run, tmp_path):
+    cell(ns, COUNTER + "import time\ndef die():\n    os._exit(3)\ndef hang():\n    time.sleep(30)\n")
+    path = tmp_path / "tests.json"
+    source = ("before = visit()\n"
+              "try:\n    die()\nexcept Exception as error:\n    died = str(error)\n"
+              "try:\n    hang()\nexcept TimeoutError as error:\n    hung = str(error)\n"
+              "after = visit()\n"
+              "assert 'stopped the process' in died and 'exited with status 3' in died, died\n"
+              "assert 'did not finish within 1 s' in hung, hung\n"
+              "assert after[1] == 1 and after[0] != before[0], (before, after)\n")
+    path.write_text(json.dumps([{"grade_id": "test_0", "source": source, "keeps": []}]))
+    start = time.monotonic()
+    _tests.test_cell(ns, 0, {"tests": str(path), "timeout": 1})
+    assert time.monotonic() - start < 10
+
+
+def test_a_call_has_the_memory_and_time_of_a_fork_of_its_own_whatever_earlier_calls_used(ns, run, monkeypatch):
+    """A session's fork is replaced once its calls have used ``SESSION_MEMORY`` (or
+    ``SESSION_CPU``): a later call is never left with less than a fork of its own has."""
+    cell(ns, COUNTER + "def hoard():\n    sys.hoard = bytearray(300 << 20)\n")
+    run("one = visit()\nhoard()\ntwo = visit()\n"
+        "assert two == (two[0], 1) and two[0] != one[0], (one, two)\n")
+    monkeypatch.setattr(_student, "SESSION_CPU", -1)  # every call counts as having used too much
+    run("pids = {visit()[0] for _ in range(3)}\nassert len(pids) == 3, pids\n")
+
+
+def test_each_call_s_output_is_shown_as_it_answers(ns, run, capsys):
+    cell(ns, "def say(word):\n    print(word)\n    return word\n")
+    run("say('one')\nprint('the test')\nsay('two')\n")
+    assert capsys.readouterr().out == "one\nthe test\ntwo\n"

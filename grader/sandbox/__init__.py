@@ -14,12 +14,14 @@ Invariants (each has tests in tests/test_sandbox.py and tests/test_gaming.py):
    Linux); it runs within a time, memory, output and disk budget.
 5. The grading kernel never runs a test cell, so no fork of it holds a hidden test: each test
    cell runs in a trusted fork of the kernel (``_tests``), whose calls of student code the
-   kernel runs in sandbox forks of its own, their arguments sent by value.
+   kernel runs, their arguments sent by value, one after another in one sandbox fork of its
+   own per test cell (``_student.Session``): never in a process another cell's calls used.
 
 Files:
 - ``preprocessors``: the nbgrader preprocessors (``SandboxStudentCode``, ``RestoreStudentCode``)
   and which instructor cells may run whole in one fork (``display_cells``).
-- ``_student``: the kernel side: stand-ins for student cells and functions, the forks.
+- ``_student``: the kernel side: stand-ins for student cells and functions, the forks,
+  a test cell's session.
 - ``_tests``: test cells, run in test processes forked from the kernel.
 - ``_names``: which names code binds and reads (shared by both sides, no torch).
 - ``_wire``, ``_figures``: what a fork may send back, and how it is rebuilt.

@@ -9,7 +9,8 @@ computed by running the cell in a forked child and carried back as plain data
 ``_seccomp``; an audit hook and resource limits, ``_jail``), forgets what
 student code must not see (``_scrub``), re-creates the student's functions from their
 sources, calls the real one on the (forked) arguments in a fresh thread and sends back
-the result and what it changed in place. Nothing the child does reaches this process
+the result and what it changed in place. A test cell's calls (``_tests``) run instead one
+after another in one such child, its ``Session``. Nothing a child does reaches this process
 except that data.
 """
 from __future__ import annotations
@@ -305,21 +306,142 @@ def _fork(job, what: str) -> bytes:
         os.close(result_r)
         os.close(output_r)
         shutil.rmtree(scratch, ignore_errors=True)
-    status = _reap(pid, timed_out or bool(data))
+    return _outcome(data, output, timed_out, _reap(pid, timed_out or bool(data)), what)
+
+
+def _outcome(data: bytes, output: bytes, timed_out: bool, status: int, what: str) -> bytes:
+    """Show what a call printed (capped); its answer, or why there is none."""
     limit = int(CONFIG["output"])
     if output:
         text = output[:limit].decode(errors="replace")
         sys.stdout.write(text + (f"\n... (output cut at {limit} bytes)\n" if len(output) > limit else ""))
     if timed_out:
-        raise TimeoutError(f"{what} did not finish within {timeout:g} s")
+        raise TimeoutError(f"{what} did not finish within {float(CONFIG['timeout']):g} s")
     if not data:
         raise SandboxError(f"{what} stopped the process before returning ({_describe(status)})")
     return data
 
 
-def _collect(result_r: int, output_r: int, deadline: float) -> tuple[bytes, bytes, bool]:
-    """Read the result and (capped) output until both pipes close or time runs out."""
+# A session's fork is replaced by a fresh one, before a call, once the calls it ran used more
+# than these: each call then has at least the CPU time and memory a fork of its own would.
+SESSION_CPU = 5  # seconds
+SESSION_MEMORY = 256 << 20  # bytes of address space
+
+
+class Session:
+    """The calls of student code one test cell makes, run one after another in one sandbox
+    fork of this kernel rather than a fork each (``_tests``): a fork of a kernel that has
+    imported torch costs tens of ms of CPU, and a test cell may call student code a dozen
+    times. Each call's request and answer are framed on pipes; each call has its own time
+    limit and output cap, as in a fork of its own. The fork starts from this kernel's clean
+    memory, forked at the cell's first call; a later call starts from what the cell's earlier
+    calls left in it (as in the student's own kernel, where every call leaves its state), never
+    from another cell's or another student's. A call that times out or kills the fork ends the
+    session: the next call gets a fresh fork.
+
+    ``handler`` is called in the fork, once it is locked down, and returns what answers one
+    request there (bytes in, a ``_wire`` payload's value out)."""
+
+    def __init__(self, handler):
+        self._handler = handler
+        self._pid, self._fds, self._scratch, self._mapped = None, [], "", 0
+
+    def call(self, request: bytes, what: str) -> bytes:
+        if self._pid is not None and os.waitpid(self._pid, os.WNOHANG)[0]:
+            self._pid = None  # it ended between calls (reaped now: not to be killed)
+            self.close()
+        if self._pid is not None and self._spent():
+            self.close()
+        if self._pid is None:
+            self._start()
+        deadline = time.monotonic() + float(CONFIG["timeout"])
+        try:
+            if _write_all(self._request_w, len(request).to_bytes(8, "big") + request, deadline):
+                data, output, timed_out = _collect(self._result_r, self._output_r, deadline, framed=True)
+            else:  # the fork is gone, or out of time before it read the request
+                data, output, timed_out = b"", b"", time.monotonic() >= deadline
+        except BaseException:
+            self.close()
+            raise
+        status = 0
+        if timed_out or not data:
+            status = _reap(self._pid, timed_out)
+            self._pid = None
+            self.close()
+        return _outcome(data, output, timed_out, status, what)
+
+    def close(self) -> None:
+        """End the fork (if any): killed, and reaped later."""
+        if self._pid is not None:
+            _reap(self._pid, True)
+            self._pid = None
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+        shutil.rmtree(self._scratch, ignore_errors=True)
+
+    def _start(self) -> None:
+        request_r, self._request_w = os.pipe()
+        self._result_r, result_w = os.pipe()
+        self._output_r, output_w = os.pipe()
+        self._scratch = tempfile.mkdtemp(prefix="grader-sandbox-")
+        self._mapped = _address_space(os.getpid())
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                _session_child(self._handler, request_r, result_w, output_w, self._scratch)
+            finally:
+                os._exit(0)
+        self._pid = pid
+        for fd in (request_r, result_w, output_w):
+            os.close(fd)
+        os.set_blocking(self._request_w, False)
+        self._fds = [self._request_w, self._result_r, self._output_r]
+
+    def _spent(self) -> bool:
+        """Whether the calls so far used more than ``SESSION_CPU`` or ``SESSION_MEMORY``
+        (or the fork cannot be read: then it is replaced too)."""
+        try:
+            with open(f"/proc/{self._pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            grown = _address_space(self._pid) - self._mapped
+        except (OSError, ValueError, IndexError):
+            return True
+        return cpu > SESSION_CPU or grown > SESSION_MEMORY
+
+
+def _address_space(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+
+
+def _write_all(fd: int, data: bytes, deadline: float) -> bool:
+    """Write ``data`` to a non-blocking pipe by ``deadline``; False if the reader is gone or
+    time ran out first."""
+    view = memoryview(data)
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_WRITE)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                return False
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                return False
+    return True
+
+
+def _collect(result_r: int, output_r: int, deadline: float, framed: bool = False) -> tuple[bytes, bytes, bool]:
+    """Read the result and (capped) output until both pipes close or time runs out; or, if
+    ``framed`` (a session's), until one whole answer (its length, then itself) has come."""
     chunks, output, size = [], bytearray(), 0
+    expected = None
     with selectors.DefaultSelector() as selector:
         selector.register(result_r, selectors.EVENT_READ)
         selector.register(output_r, selectors.EVENT_READ)
@@ -331,18 +453,35 @@ def _collect(result_r: int, output_r: int, deadline: float) -> tuple[bytes, byte
                 chunk = os.read(key.fd, 1 << 20)
                 if not chunk:
                     selector.unregister(key.fd)
+                    if framed and key.fd == result_r:
+                        return b"", bytes(output), False  # the fork died before it answered
                 elif key.fd == output_r:
                     if len(output) <= int(CONFIG["output"]):
                         output += chunk
                 else:
                     size += len(chunk)
                     _received[0] += len(chunk)
-                    if size > MAX_RESULT:
+                    if size > MAX_RESULT + 8:
                         raise SandboxError(f"the result is larger than {MAX_RESULT >> 20} MiB")
                     if _received[0] > MAX_RECEIVED:
                         raise SandboxError(f"student code has sent back more than {MAX_RECEIVED >> 20} MiB "
                                            "in this notebook: nothing more is taken")
                     chunks.append(chunk)
+                    if framed:
+                        data = b"".join(chunks)
+                        chunks = [data]
+                        if expected is None and len(data) >= 8:
+                            expected = int.from_bytes(data[:8], "big") + 8
+                        if expected is not None and len(data) >= expected:
+                            if len(data) > expected:
+                                raise SandboxError("the sandbox sent more than its answer")
+                            # What it printed before answering is in its pipe already.
+                            while selector.select(0) and len(output) <= int(CONFIG["output"]):
+                                more = os.read(output_r, 1 << 20)
+                                if not more:
+                                    break
+                                output += more
+                            return data[8:], bytes(output), False
     return b"".join(chunks), bytes(output), False
 
 
@@ -381,7 +520,54 @@ def _describe(status: int) -> str:
 # ---------------------------------------------------------------- the child
 
 def _child(job, result_w: int, output_w: int, scratch: str) -> None:
-    global _IN_CHILD
+    failed = _lock_down([result_w], output_w, scratch, int(CONFIG["memory"]), int(CONFIG["timeout"]) + 5)
+    _send(result_w, failed or _in_thread(job))
+    for fd in (result_w, 1, 2):  # the parent reads until these close: not until this exits
+        os.close(fd)
+
+
+def _session_child(handler, request_r: int, result_w: int, output_w: int, scratch: str) -> None:
+    failed = _lock_down([request_r, result_w], output_w, scratch, int(CONFIG["memory"]) + SESSION_MEMORY,
+                        int(CONFIG["timeout"]) + 5 + SESSION_CPU)
+    handle = None
+    if not failed:
+        try:
+            handle = handler()
+        except BaseException as error:  # noqa: BLE001
+            failed = _wire.dumps({"error": _describe_error(error)})
+    while True:
+        header = _read_exactly(request_r, 8)
+        request = header and _read_exactly(request_r, int.from_bytes(header, "big"))
+        if request is None:
+            return  # the kernel closed the session
+        data = failed or _in_thread(lambda: handle(request))
+        _send(result_w, len(data).to_bytes(8, "big") + data)
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, min(size - len(data), 1 << 20))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def _send(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+_STREAM = None  # a child's own stdout: its output pipe
+
+
+def _lock_down(kept: list[int], output_w: int, scratch: str, memory: int, cpu: int) -> bytes | None:
+    """Lock this child down (the filesystem, system calls, audit hook, limits) and leave it
+    only the descriptors ``kept`` and its output on 1 and 2. None, or, if locking down failed,
+    the answer that says why."""
+    global _IN_CHILD, _STREAM
     _IN_CHILD = True
     die_with_parent()  # (the kernel)
     _mounts.isolate(scratch, CONFIG["readable"], CONFIG["protected"], int(CONFIG["disk"]))
@@ -390,14 +576,27 @@ def _child(job, result_w: int, output_w: int, scratch: str) -> None:
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(output_w, 1)
     os.dup2(output_w, 2)
-    # Only the result pipe stays open: not the kernel's sockets, nor any file it holds.
-    os.closerange(3, result_w)
-    os.closerange(result_w + 1, os.sysconf("SC_OPEN_MAX"))
-    stream = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors="replace")
-    sys.stdout = sys.stderr = stream
+    # Only the pipes kept stay open: not the kernel's sockets, nor any file it holds.
+    start = 3
+    for fd in sorted(kept):
+        os.closerange(start, fd)
+        start = fd + 1
+    os.closerange(start, os.sysconf("SC_OPEN_MAX"))
+    _STREAM = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors="replace")
+    sys.stdout = sys.stderr = _STREAM
     os.environ["TMPDIR"] = tempfile.tempdir = scratch
     for name in [n for n in os.environ if n not in KEPT_ENV and not n.startswith("LC_")]:
         del os.environ[name]
+    try:
+        _jail.install(_jail.Rules(scratch, CONFIG["protected"], CONFIG["readable"]), memory, cpu)
+    except BaseException as error:  # noqa: BLE001
+        return _wire.dumps({"error": _describe_error(error)})
+    return None
+
+
+def _in_thread(job) -> bytes:
+    """Run ``job`` in a fresh thread (student code cannot walk up into the trusted kernel's
+    frames); its value, or the error it raised, as a ``_wire`` payload."""
     payload = {}
     # torch's grad and inference modes are per thread: the fresh one gets the kernel's.
     # (Not inference_mode(False): that turns grad on.)
@@ -405,7 +604,6 @@ def _child(job, result_w: int, output_w: int, scratch: str) -> None:
     inference = torch.inference_mode() if torch.is_inference_mode_enabled() else contextlib.nullcontext()
 
     def run():
-        # A fresh thread: student code cannot walk up into the trusted kernel's frames.
         try:
             torch.set_grad_enabled(grad)
             with inference:
@@ -414,21 +612,11 @@ def _child(job, result_w: int, output_w: int, scratch: str) -> None:
         except BaseException as error:  # noqa: BLE001  (student code may raise anything)
             payload["data"] = _wire.dumps({"error": _describe_error(error)})
 
-    try:
-        _jail.install(_jail.Rules(scratch, CONFIG["protected"], CONFIG["readable"]),
-                      int(CONFIG["memory"]), int(CONFIG["timeout"]) + 5)
-    except BaseException as error:  # noqa: BLE001
-        payload["data"] = _wire.dumps({"error": _describe_error(error)})
-        run = None
-    thread = threading.Thread(target=run or (lambda: None), daemon=True)
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join()
-    stream.flush()
-    data = memoryview(payload.get("data", b""))
-    while data:
-        data = data[os.write(result_w, data):]
-    for fd in (result_w, 1, 2):  # the parent reads until these close: not until this exits
-        os.close(fd)
+    _STREAM.flush()
+    return payload.get("data", b"")
 
 
 def _describe_error(error: BaseException) -> tuple[str, str]:

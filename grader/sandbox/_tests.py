@@ -8,7 +8,8 @@ sources to a file the kernel never reads, and turns each test cell into
 cell (and, to define the helpers that earlier test cells defined, their ``def``, ``class``
 and ``import`` statements) from the file and runs it, with the instructor's trust and
 nothing locked down. A call of student code it makes is not run there: it is sent, its
-arguments by value, to the kernel, which runs it in a sandbox fork of its own clean memory
+arguments by value, to the kernel, which runs it in the cell's sandbox fork (one per test
+cell, forked from the kernel's clean memory at the cell's first call, ``_student.Session``)
 and sends the fork's answer back as it came; the test process reads the answer as any
 caller of student code does. When the cell is done, its error (a failed check's message,
 which feedback shows anyway), what it printed, the values of the names it binds that later
@@ -124,10 +125,12 @@ def test_cell(namespace: dict, index: int, config: dict) -> None:
         finally:
             os._exit(0)
     theirs.close()
+    session = _student.Session(lambda: _in_session(namespace))
     try:
-        error, values, rng = _serve(ours, namespace)
+        error, values, rng = _serve(ours, namespace, session)
     finally:
         ours.close()
+        session.close()
         _student._reap(pid, True)
     namespace.update(values)
     _student._set_rng(rng, encoded=False)
@@ -135,7 +138,7 @@ def test_cell(namespace: dict, index: int, config: dict) -> None:
         raise _student._exception(*error)
 
 
-def _serve(channel, namespace: dict):
+def _serve(channel, namespace: dict, session):
     shown = 0  # the cell's output so far: a test may print what student code returned, capped here
     while True:
         try:
@@ -154,30 +157,34 @@ def _serve(channel, namespace: dict):
             error, values, rng = message
             return error, _loads(values, namespace), rng
         else:
-            channel.send_bytes(pickle.dumps(_answer(namespace, *message)))
+            key, name, payload = message
+            try:
+                answer = (_ANSWER, session.call(pickle.dumps((key, name, payload)), name))
+            except Exception as error:  # noqa: BLE001  (out of time, or the fork died: the call's failure)
+                answer = (_FAILED, type(error).__name__, str(error))
+            channel.send_bytes(pickle.dumps(answer))
 
 
-def _answer(namespace: dict, key, name: str, payload: bytes) -> tuple:
-    """Run a call the test process sent: the fork's answer as it came, or why there is none."""
-    args, kwargs, changing, rebound, rng = _loads(payload, namespace)
-    function = _student.StudentFunction(tuple(key), name, namespace)
-    named = {**dict(enumerate(args)), **kwargs}
-    missing = object()
-    before = {n: namespace.get(n, missing) for n in rebound}
-    namespace.update(rebound)
-    ours = _student._rng()
-    _student._set_rng(rng, encoded=False)  # the call starts from the test's random state, as there
-    try:
-        return (_ANSWER, _student.run_in_fork(function, args, kwargs, {k: named[k] for k in changing}))
-    except Exception as error:  # noqa: BLE001  (out of time, or the fork died: the call's failure)
-        return (_FAILED, type(error).__name__, str(error))
-    finally:
-        _student._set_rng(ours, encoded=False)
-        for n, value in before.items():
-            if value is missing:
-                namespace.pop(n, None)
-            else:
-                namespace[n] = value
+def _in_session(namespace: dict):
+    """In the cell's sandbox fork (``_student.Session``), locked down: what runs each call the
+    test process sent. Every call starts from the names as the kernel had them (what an
+    earlier call bound is unbound again), with the names the test rebound for it (the
+    reference versions of prerequisites) and the test's random state."""
+    _student._scrub(namespace)
+    pristine = dict(namespace)
+
+    def handle(request: bytes) -> dict:
+        key, name, payload = pickle.loads(request)
+        namespace.clear()
+        namespace.update(pristine)
+        args, kwargs, changing, rebound, rng = _loads(payload, namespace)
+        named = {**dict(enumerate(args)), **kwargs}
+        namespace.update(rebound)
+        _student._set_rng(rng, encoded=False)
+        function = _student.StudentFunction(tuple(key), name, namespace)
+        return _student._run_call(function, args, kwargs, {k: named[k] for k in changing})
+
+    return handle
 
 
 # ---------------------------------------------------------------- in the test process
