@@ -160,3 +160,34 @@ def test_each_call_s_output_is_shown_as_it_answers(ns, run, capsys):
     cell(ns, "def say(word):\n    print(word)\n    return word\n")
     run("say('one')\nprint('the test')\nsay('two')\n")
     assert capsys.readouterr().out == "one\nthe test\ntwo\n"
+
+
+def test_garbage_on_the_session_s_pipes_costs_only_that_cell_s_calls(ns, tmp_path):
+    """Student code can write anything to the fork's pipes (forged or torn answers, endless
+    output, during and after its call): the kernel never waits past a call's time limit,
+    and the next cell's calls run as ever."""
+    cell(ns, COUNTER + "import threading\n"
+                       "def spam():\n"
+                       "    def forever():\n"
+                       "        while True:\n"
+                       "            for fd in range(1, 20):\n"
+                       "                try:\n"
+                       "                    os.write(fd, b'\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02{}' * 1000)\n"
+                       "                except OSError:\n"
+                       "                    pass\n"
+                       "    threading.Thread(target=forever, daemon=True).start()\n"
+                       "    return 1\n")
+    path = tmp_path / "tests.json"
+    sources = ["outcomes = []\nfor function in (spam, visit, visit):\n"
+               "    try:\n        outcomes.append(function())\n    except Exception as error:\n"
+               "        outcomes.append(type(error).__name__)\n",
+               "assert visit()[1] == 1\n"]
+    path.write_text(json.dumps([{"grade_id": f"test_{i}", "source": source, "keeps": []}
+                                for i, source in enumerate(sources)]))
+    start = time.monotonic()
+    try:
+        _tests.test_cell(ns, 0, {"tests": str(path), "timeout": 1})
+    except Exception:  # noqa: BLE001  (whatever the garbage made of this cell: its own failure)
+        pass
+    assert time.monotonic() - start < 3 * 3 + 5, "three calls, each within its 1 s limit"
+    _tests.test_cell(ns, 1, {"tests": str(path), "timeout": 1})

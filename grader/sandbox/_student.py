@@ -475,14 +475,21 @@ def _collect(result_r: int, output_r: int, deadline: float, framed: bool = False
                         if expected is not None and len(data) >= expected:
                             if len(data) > expected:
                                 raise SandboxError("the sandbox sent more than its answer")
-                            # What it printed before answering is in its pipe already.
-                            while selector.select(0) and len(output) <= int(CONFIG["output"]):
-                                more = os.read(output_r, 1 << 20)
-                                if not more:
-                                    break
-                                output += more
-                            return data[8:], bytes(output), False
+                            return data[8:], _drain(output_r, output), False
     return b"".join(chunks), bytes(output), False
+
+
+def _drain(output_r: int, output: bytearray) -> bytes:
+    """What a session's fork printed before it answered: in its pipe already (read while
+    there is some, up to the cap; never waiting, as more may never come)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(output_r, selectors.EVENT_READ)
+        while len(output) <= int(CONFIG["output"]) and selector.select(0):
+            more = os.read(output_r, 1 << 20)
+            if not more:
+                break
+            output += more
+    return bytes(output)
 
 
 _DYING: list[int] = []  # killed children not yet reaped
