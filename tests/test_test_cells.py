@@ -191,3 +191,31 @@ def test_garbage_on_the_session_s_pipes_costs_only_that_cell_s_calls(ns, tmp_pat
         pass
     assert time.monotonic() - start < 3 * 3 + 5, "three calls, each within its 1 s limit"
     _tests.test_cell(ns, 1, {"tests": str(path), "timeout": 1})
+
+
+def test_every_call_of_a_cell_has_the_whole_scratch_disk(ns, run):
+    """Review 7: a correct answer that left a 12 MB file in its scratch folder failed its
+    test cell's sixth call with 'No space left on device' (the cell's calls share a fork)."""
+    cell(ns, "import os, tempfile\n"
+             "def leave(megabytes):\n"
+             "    handle = tempfile.NamedTemporaryFile(delete=False)\n"
+             "    handle.write(bytes(megabytes << 20))\n    handle.close()\n"
+             "    return sorted(os.listdir(tempfile.gettempdir()))\n")
+    run("seen = [leave(20) for _ in range(5)]\n"
+        "assert all(len(files) == 1 for files in seen), seen\n")
+
+
+def test_the_hidden_tests_names_are_not_in_a_fork(ns, run):
+    """Review 7 read the names of hidden tests' helpers from the runtime's own settings."""
+    cell(ns, "import sys\ndef peek():\n    return list(sys.modules['grader.sandbox._student'].CONFIG['hidden'])\n")
+    _student.CONFIG["hidden"] = ["_secret_reference"]
+    assert ns["peek"]() == []
+    run("assert peek() == [], peek()\n")
+    assert _student.CONFIG["hidden"] == ["_secret_reference"], "the kernel keeps them"
+
+
+def test_a_large_answer_comes_whole(ns, run):
+    """Review 7: the framed answer was joined again at every 64 KiB read, quadratic in its
+    size (a 60 MiB answer cost 15-20 s of the kernel's CPU; read in place now)."""
+    cell(ns, "import torch\ndef big():\n    return torch.arange(15 << 20, dtype=torch.float32)\n")  # 60 MiB
+    run("import torch\nassert torch.equal(big(), torch.arange(15 << 20, dtype=torch.float32))\n")

@@ -441,7 +441,7 @@ def _collect(result_r: int, output_r: int, deadline: float, framed: bool = False
     """Read the result and (capped) output until both pipes close or time runs out; or, if
     ``framed`` (a session's), until one whole answer (its length, then itself) has come."""
     chunks, output, size = [], bytearray(), 0
-    expected = None
+    framed_data, expected = bytearray(), None
     with selectors.DefaultSelector() as selector:
         selector.register(result_r, selectors.EVENT_READ)
         selector.register(output_r, selectors.EVENT_READ)
@@ -466,16 +466,18 @@ def _collect(result_r: int, output_r: int, deadline: float, framed: bool = False
                     if _received[0] > MAX_RECEIVED:
                         raise SandboxError(f"student code has sent back more than {MAX_RECEIVED >> 20} MiB "
                                            "in this notebook: nothing more is taken")
-                    chunks.append(chunk)
-                    if framed:
-                        data = b"".join(chunks)
-                        chunks = [data]
-                        if expected is None and len(data) >= 8:
-                            expected = int.from_bytes(data[:8], "big") + 8
-                        if expected is not None and len(data) >= expected:
-                            if len(data) > expected:
-                                raise SandboxError("the sandbox sent more than its answer")
-                            return data[8:], _drain(output_r, output), False
+                    if not framed:
+                        chunks.append(chunk)
+                        continue
+                    framed_data += chunk  # (in place: a large answer comes 64 KiB a read)
+                    if expected is None and len(framed_data) >= 8:
+                        expected = int.from_bytes(framed_data[:8], "big") + 8
+                        if expected > MAX_RESULT + 8:
+                            raise SandboxError(f"the result is larger than {MAX_RESULT >> 20} MiB")
+                    if expected is not None and len(framed_data) >= expected:
+                        if len(framed_data) > expected:
+                            raise SandboxError("the sandbox sent more than its answer")
+                        return bytes(framed_data[8:]), _drain(output_r, output), False
     return b"".join(chunks), bytes(output), False
 
 
@@ -548,7 +550,20 @@ def _session_child(handler, request_r: int, result_w: int, output_w: int, scratc
         if request is None:
             return  # the kernel closed the session
         data = failed or _in_thread(lambda: handle(request))
+        _empty(scratch)  # each call has the whole disk a fork of its own would
         _send(result_w, len(data).to_bytes(8, "big") + data)
+
+
+def _empty(folder: str) -> None:
+    """Delete what is in ``folder`` (never following a link out of it). A file still open
+    (in a thread student code left running) keeps its space until it is closed."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
 
 
 def _read_exactly(fd: int, size: int) -> bytes | None:
@@ -643,6 +658,7 @@ def _scrub(namespace: dict) -> None:
     for name in list(namespace):
         if name in CONFIG["hidden"] or HISTORY.fullmatch(name):
             del namespace[name]
+    CONFIG["hidden"] = []  # the names themselves too (review 7 raised them into feedback)
     shell = _shell()
     if shell is not None:
         history = shell.history_manager
