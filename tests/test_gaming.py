@@ -16,6 +16,7 @@ import pytest
 from grader.execute.budget import OVER_BUDGET
 from grader.course import CONFIG_FILE, DEFAULT_COURSE, Course, assignments
 from grader._cells import HIDDEN_TESTS
+from grader.sandbox import hidden_names
 from nbtools import (RELEASE, SOLUTIONS, graded_scores, metadata, read, solution_sources, without_solution_markers,
                      student_submission)
 
@@ -193,10 +194,13 @@ def _digests(lines) -> list[str]:
 
 def test_nothing_student_code_can_reach_holds_a_hidden_test(course, tmp_path):
     """Student code walks every object it can reach from the kernel's IPython shell (its
-    input history and caches, ``_i00`` and ``db_input_cache`` among them), the notebook's
-    namespace and every loaded module, and looks for the lines of this notebook's hidden
-    tests (by hash: the walker holds no hidden text): it finds none, though it finds a line
-    of an instructor's cell the kernel ran, which shows the walk reaches cell sources."""
+    input history and caches, ``_i00``, ``db_input_cache``, ``user_ns_hidden`` and
+    ``_last_input_line`` among them), the notebook's namespace and every loaded module, and
+    looks for the lines of this notebook's hidden tests and the names only they bind (by
+    hash: the walker holds no hidden text): it finds none, though it finds a line of the
+    toolkit's docstrings, which shows the walk reaches text. (Until review 8 it found a line
+    of an instructor's cell too, and the hidden names, in the cells the kernel ran: the
+    kernel's rewritten cells carry them. It finds neither now.)"""
     assignment = "01_logit_lens"
     source = read(SOLUTIONS / f"{assignment}.ipynb")
     hidden = _digests(line for cell in source.cells for block in HIDDEN_TESTS.findall(cell.source)
@@ -204,18 +208,29 @@ def test_nothing_student_code_can_reach_holds_a_hidden_test(course, tmp_path):
     instructor = next(c.source for c in read(RELEASE / f"{assignment}.ipynb").cells
                       if c.cell_type == "code" and metadata(c).get("locked") and not metadata(c).get("grade")
                       and "periodic_tokens(" in c.source)
-    control = _digests([next(line for line in instructor.splitlines() if "periodic_tokens(" in line)])
+    ran = _digests([next(line for line in instructor.splitlines() if "periodic_tokens(" in line)])
+    import induction_circuits.data
+    control = _digests([next(line for line in induction_circuits.data.__doc__.splitlines() if len(line.strip()) >= 20)])
+    # The names only hidden tests bind (review 8 read them, and the protected folders, in
+    # IPython's last inputs): words, not lines.
+    names = sorted({hashlib.sha256(name.encode()).hexdigest()
+                    for name in hidden_names([c.source for c in source.cells if c.cell_type == "code"])})
+    assert names
     walker = f"""
 def logit_lens(model, cache):
-    import collections, hashlib, sys, time, types
-    hidden, control = set({hidden!r}), set({control!r})
-    wanted = hidden | control
+    import collections, hashlib, re, sys, time, types
+    hidden, control, names, ran = set({hidden!r}), set({control!r}), set({names!r}), set({ran!r})
+    wanted = hidden | control | ran
     found, seen, queue, start = set(), set(), collections.deque([get_ipython(), globals(), sys.modules]), time.monotonic()
     def lines(text):
         for line in text[:1 << 20].splitlines():
             line = line.strip()
             if len(line) >= 20 and hashlib.sha256(line.encode()).hexdigest() in wanted:
                 found.add(hashlib.sha256(line.encode()).hexdigest())
+        if "_" in text:
+            for word in re.findall(r"_\\w+", text[:1 << 20]):
+                if hashlib.sha256(word.encode()).hexdigest() in names:
+                    found.add("name " + hashlib.sha256(word.encode()).hexdigest())
     while queue and len(seen) < 200_000 and time.monotonic() - start < 2:  # (a call may take 5 s here)
         obj = queue.popleft()
         if id(obj) in seen or isinstance(obj, (int, float, complex, bool, type(None))):
@@ -252,17 +267,22 @@ def logit_lens(model, cache):
                         pass
         except Exception:
             pass
-    raise ValueError(f"walked {{len(seen)}}: hidden lines {{len(found & hidden)}}, instructor's line {{len(found & control)}}")
+    raise ValueError(f"walked {{len(seen)}}: hidden lines {{len(found & hidden)}}, control line "
+                     f"{{len(found & control)}}, a cell's line {{len(found & ran)}}, "
+                     f"hidden names {{len([f for f in found if f.startswith('name')])}}")
 """
     scores, grade = graded_scores(course, tmp_path, assignment, "walker",
                                   student_submission(assignment, answers={"logit_lens": walker}))
     assert scores["test_logit_lens"] == 0.0
     message = grade.failures["test_logit_lens"]
-    walk = re.fullmatch(r"ValueError: walked (\d+): hidden lines (\d+), instructor's line (\d+)", message)
+    walk = re.fullmatch(r"ValueError: walked (\d+): hidden lines (\d+), control line (\d+), "
+                        r"a cell's line (\d+), hidden names (\d+)", message)
     assert walk, message
-    walked, hidden_found, control_found = map(int, walk.groups())
-    assert walked > 10_000 and control_found == 1, message  # the walk reaches what the kernel ran
+    walked, hidden_found, control_found, ran_found, names_found = map(int, walk.groups())
+    assert walked > 10_000 and control_found == 1, message  # the walk reaches text
+    assert ran_found == 0, "the source of a cell the kernel ran is within student code's reach"
     assert hidden_found == 0, f"{hidden_found} lines of the hidden tests are within student code's reach"
+    assert names_found == 0, "the hidden tests' names are within student code's reach"
 
 
 def test_slowness_is_bounded_by_the_notebooks_time_budget(course, tmp_path):

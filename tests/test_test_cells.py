@@ -219,3 +219,32 @@ def test_a_large_answer_comes_whole(ns, run):
     size (a 60 MiB answer cost 15-20 s of the kernel's CPU; read in place now)."""
     cell(ns, "import torch\ndef big():\n    return torch.arange(15 << 20, dtype=torch.float32)\n")  # 60 MiB
     run("import torch\nassert torch.equal(big(), torch.arange(15 << 20, dtype=torch.float32))\n")
+
+
+def test_a_tree_too_deep_to_delete_costs_no_answer(ns, run):
+    """Review 8: emptying a scratch folder 3,000 folders deep raised RecursionError in the
+    fork, which lost the call's (correct) answer."""
+    cell(ns, COUNTER + "import tempfile\n"
+             "def deep():\n"
+             "    os.chdir(tempfile.gettempdir())\n"
+             "    fd = os.open('.', os.O_RDONLY)\n"
+             "    for _ in range(3000):  # (by descriptor: the audit hook reads each path given)\n"
+             "        os.mkdir('d', dir_fd=fd)\n"
+             "        inner = os.open('d', os.O_RDONLY, dir_fd=fd)\n"
+             "        os.close(fd)\n        fd = inner\n"
+             "    return os.getpid()\n")
+    run("pid = deep()\nassert visit()[0] == pid, 'the fork is still there'\n")
+
+
+def test_the_scratch_folder_holds_a_bounded_number_of_files(ns, run):
+    """Review 8: empty files take no disk, but each is the machine's memory: 30 s of them
+    grew it by 1.5 GB. The scratch folder holds at most ``_mounts.FILES``."""
+    from grader.sandbox import _mounts
+    cell(ns, "import os, tempfile\n"
+             "def flood():\n"
+             "    folder = tempfile.gettempdir()\n"
+             f"    for n in range({_mounts.FILES} + 100):\n"
+             "        try:\n            open(os.path.join(folder, str(n)), 'w').close()\n"
+             "        except OSError as error:\n            return n, error.errno\n"
+             "    return n, None\n")
+    run(f"import errno\ncreated, why = flood()\nassert {_mounts.FILES} - 10 < created < {_mounts.FILES} and why == errno.ENOSPC, (created, why)\n")

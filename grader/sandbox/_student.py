@@ -556,8 +556,9 @@ def _session_child(handler, request_r: int, result_w: int, output_w: int, scratc
 
 def _empty(folder: str) -> None:
     """Delete what is in ``folder`` (never following a link out of it). A file still open
-    (in a thread student code left running) keeps its space until it is closed."""
-    with contextlib.suppress(OSError):
+    (in a thread student code left running) keeps its space until it is closed, and a tree
+    too deep for ``rmtree`` stays (as the student's own leftovers)."""
+    with contextlib.suppress(OSError, RecursionError):
         for entry in os.scandir(folder):
             if entry.is_dir(follow_symlinks=False):
                 shutil.rmtree(entry.path, ignore_errors=True)
@@ -613,6 +614,7 @@ def _lock_down(kept: list[int], output_w: int, scratch: str, memory: int, cpu: i
         _jail.install(_jail.Rules(scratch, CONFIG["protected"], CONFIG["readable"]), memory, cpu)
     except BaseException as error:  # noqa: BLE001
         return _wire.dumps({"error": _describe_error(error)})
+    CONFIG["protected"], CONFIG["tests"] = [], ""  # (the rules have the first; nothing here the other)
     return None
 
 
@@ -665,6 +667,16 @@ def _scrub(namespace: dict) -> None:
         history.input_hist_parsed[:] = []
         history.input_hist_raw[:] = []
         history.output_hist.clear()
+        # The last three inputs and the database's write caches (filled even with the
+        # database off): the kernel's rewritten cells, settings and all (review 8).
+        history._i00 = history._i = history._ii = history._iii = ""
+        history.db_input_cache[:] = []
+        history.db_output_cache[:] = []
+        history.output_hist_reprs.clear()
+        # The same inputs as pushed into the namespace, in its record of what it started with.
+        for name in [n for n in shell.user_ns_hidden if HISTORY.fullmatch(n)]:
+            del shell.user_ns_hidden[name]
+        shell._last_input_line = ""
         # The last error's traceback (its frames hold a failed test's locals) and its text.
         for handler in (getattr(shell, "InteractiveTB", None), getattr(shell, "SyntaxTB", None)):
             if handler is not None and hasattr(handler, "tb"):
