@@ -133,9 +133,14 @@ def _cap_threads() -> None:
         threading._start_new_thread = capped
 
 
+def address_space(pid) -> int:
+    """Bytes of address space process ``pid`` (or "self") has mapped (what RLIMIT_AS limits)."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+
+
 def _limits(memory_bytes: int, cpu_seconds: int) -> None:
-    with open("/proc/self/status") as status:  # torch has mapped a lot already: allow on top of it
-        mapped = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+    mapped = address_space("self")  # torch has mapped a lot already: allow on top of it
     resource.setrlimit(resource.RLIMIT_AS, (mapped + memory_bytes, mapped + memory_bytes))
     used = int(resource.getrusage(resource.RUSAGE_SELF).ru_utime + resource.getrusage(resource.RUSAGE_SELF).ru_stime)
     resource.setrlimit(resource.RLIMIT_CPU, (used + cpu_seconds, used + cpu_seconds + 1))

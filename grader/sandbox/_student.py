@@ -385,7 +385,7 @@ class Session:
         self._result_r, result_w = os.pipe()
         self._output_r, output_w = os.pipe()
         self._scratch = tempfile.mkdtemp(prefix="grader-sandbox-")
-        self._mapped = _address_space(os.getpid())
+        self._mapped = _jail.address_space(os.getpid())
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         pid = os.fork()
@@ -407,15 +407,10 @@ class Session:
             with open(f"/proc/{self._pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
             cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            grown = _address_space(self._pid) - self._mapped
+            grown = _jail.address_space(self._pid) - self._mapped
         except (OSError, ValueError, IndexError):
             return True
         return cpu > SESSION_CPU or grown > SESSION_MEMORY
-
-
-def _address_space(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
 
 
 def _write_all(fd: int, data: bytes, deadline: float) -> bool:
